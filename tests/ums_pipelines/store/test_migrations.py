@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ums_pipelines.store import Store
+from ums_pipelines.store.models import Base
+
+
+def test_migrations_create_every_table(store: Store) -> None:
+    tables = set(sa.inspect(store.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    assert "alembic_version" in tables
+
+
+def test_migrate_is_idempotent(store: Store) -> None:
+    store.migrate()
+    with store.engine.connect() as conn:
+        version = conn.execute(sa.text("select version_num from alembic_version")).scalar_one()
+    assert version == "0001"
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    s = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    with s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    s.dispose()

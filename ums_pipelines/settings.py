@@ -1,0 +1,81 @@
+"""Runtime settings, read from the environment (``UMS_*``) when asked for, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Where UMS keeps its data and which outside systems it talks to."""
+
+    model_config = SettingsConfigDict(env_prefix="UMS_", extra="ignore")
+
+    home: Path = Field(default=Path(".ums"), description="Root of all local UMS state.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the operational store; SQLite (WAL) under home if unset.",
+    )
+    timezone: str = Field(default="Asia/Seoul", description="Zone of every business rule.")
+    gateway_url: str = Field(
+        default="http://127.0.0.1:8900", description="Base URL of the provider gateway."
+    )
+    gateway_token: str = Field(default="sim-token", description="Bearer token for the gateway.")
+    smtp_host: str = Field(default="127.0.0.1")
+    smtp_port: int = Field(default=8925)
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def store_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_home / 'ums.db'}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.resolved_home / "inbox"
+
+    @property
+    def customer_inbox(self) -> Path:
+        return self.inbox_dir / "customers"
+
+    @property
+    def targets_dir(self) -> Path:
+        return self.resolved_home / "targets"
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.resolved_home / "parquet"
+
+    @property
+    def analytics_path(self) -> Path:
+        return self.resolved_home / "analytics" / "ums.duckdb"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.resolved_home / "reports"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.resolved_home / "dagster"
+
+    @property
+    def simulator_dir(self) -> Path:
+        return self.resolved_home / "gateway-sim"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment now, with explicit overrides winning."""
+    return Settings(**overrides)  # type: ignore[arg-type]

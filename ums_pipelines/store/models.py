@@ -1,0 +1,254 @@
+"""Tables of the operational store: the truth for customers, content, jobs and the outbox.
+
+Times are stored in UTC (timezone-aware columns); business rules convert to the
+configured zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "Consent",
+    "Customer",
+    "CustomerChangeFile",
+    "DeliveryEvent",
+    "Job",
+    "Message",
+    "QuarantinedRow",
+    "SenderNumber",
+    "Template",
+    "TemplateVersion",
+    "Watermark",
+]
+
+# Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+UtcTime = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    customer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    push_token: Mapped[str | None] = mapped_column(String(255))
+    preferred_channel: Mapped[str | None] = mapped_column(String(16))
+    branch: Mapped[str | None] = mapped_column(String(50))
+    deceased: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The source system's change time: an older change never overwrites a newer one.
+    source_changed_at: Mapped[datetime] = mapped_column(UtcTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customers.customer_id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    consented_at: Mapped[datetime] = mapped_column(UtcTime)
+    source: Mapped[str] = mapped_column(String(100))
+
+
+class CustomerChangeFile(Base):
+    __tablename__ = "customer_change_files"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UtcTime)
+    encoding: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # applied | partial | rejected
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_applied: Mapped[int] = mapped_column(Integer, default=0)
+    rows_stale: Mapped[int] = mapped_column(Integer, default=0)
+    rows_quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class QuarantinedRow(Base):
+    __tablename__ = "quarantined_rows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("customer_change_files.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class Template(Base):
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(16))  # informational | advertising | auth
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class TemplateVersion(Base):
+    __tablename__ = "template_versions"
+    __table_args__ = (UniqueConstraint("template_id", "version", "channel"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    variables: Mapped[list[Any]] = mapped_column(JSON)
+    provider_template_code: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # draft | approved | retired
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class SenderNumber(Base):
+    __tablename__ = "sender_numbers"
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    registered_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"))
+    template_version: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer)
+    # preferred channel -> fallback chain, e.g. {"alimtalk": ["alimtalk", "sms"]}
+    routes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sender_number: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    not_before: Mapped[datetime | None] = mapped_column(UtcTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    target_count: Mapped[int | None] = mapped_column(Integer)
+    suppressed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class Message(Base):
+    """The outbox: every message is a row here before any send."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_claim", "state", "channel", "priority", "id"),
+        Index("ix_messages_job_state", "job_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(96), unique=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.job_id"))
+    customer_id: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # sms | alimtalk | push | email
+    message_type: Mapped[str] = mapped_column(String(16))  # SMS | LMS | ALIMTALK | PUSH | EMAIL
+    provider: Mapped[str] = mapped_column(String(32))
+    leg: Mapped[int] = mapped_column(Integer, default=0)
+    chain: Mapped[list[Any]] = mapped_column(JSON)
+    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("messages.id"))
+    next_leg_id: Mapped[int | None] = mapped_column(BigId)
+    priority: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    not_before: Mapped[datetime | None] = mapped_column(UtcTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcTime, index=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcTime)
+
+
+class DeliveryEvent(Base):
+    __tablename__ = "delivery_events"
+    # A receipt seen twice (re-polled after a crash) is one event.
+    __table_args__ = (UniqueConstraint("message_id", "stage", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))  # ums | relay | carrier | handset
+    status: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(UtcTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcTime, index=True)
+
+
+class AuditLog(Base):
+    """Append-only and hash-chained: each row's hash covers the previous row's hash."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Watermark(Base):
+    """Cursors of incremental readers (receipt polling, Parquet export)."""
+
+    __tablename__ = "watermarks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcTime)
