@@ -1,0 +1,91 @@
+"""The records the ledger stores and hands out; plain data, shared by all front ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+
+__all__ = [
+    "CHANNELS",
+    "TYPES_BY_CHANNEL",
+    "AcceptResult",
+    "Channel",
+    "ChannelSummary",
+    "NewMessage",
+    "Receipt",
+    "StoredMessage",
+]
+
+Channel = Literal["sms", "alimtalk", "push", "email"]
+CHANNELS: tuple[Channel, ...] = ("sms", "alimtalk", "push", "email")
+TYPES_BY_CHANNEL: dict[str, tuple[str, ...]] = {
+    "sms": ("SMS", "LMS"),
+    "alimtalk": ("ALIMTALK",),
+    "push": ("PUSH",),
+    "email": ("EMAIL",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message the front end has validated and decided the fate of."""
+
+    client_key: str
+    message_id: str
+    channel: Channel
+    type: str
+    sender: str
+    recipient: str
+    subject: str | None
+    body: str
+    outcome: Literal["delivered", "failed"]
+    code: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    client_key: str
+    message_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    seq: int
+    client_key: str
+    message_id: str
+    channel: str
+    type: str
+    sender: str
+    recipient: str
+    subject: str | None
+    body: str
+    accepted_at: int
+    outcome: str
+    code: str | None
+    reason: str | None
+    receipt_due_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A handset delivery report; deliberately carries no recipient."""
+
+    seq: int
+    client_key: str
+    message_id: str
+    channel: str
+    type: str
+    status: str
+    code: str | None
+    reason: str | None
+    at: int
+
+
+class ChannelSummary(TypedDict):
+    accepted: int
+    delivered: int
+    failed: int
+    duplicates_ignored: int
+    by_type: dict[str, int]
