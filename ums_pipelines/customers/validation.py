@@ -1,0 +1,232 @@
+"""The column contract of customer change files and the validated row model.
+
+Semantics every source system relies on:
+
+- ``None`` on a field of :class:`ChangeRow` means "no change". A column missing from the
+  header and a blank cell both mean "no change"; a change file can never clear a stored
+  name, phone, e-mail or push token (retiring a push token is the dispatcher's job, and
+  erasing personal data is a separate, audited procedure).
+- ``changed_at`` without an offset is Korea time (``Settings.timezone``); it is stored in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from ums_pipelines.masking import mask_email, mask_text
+from ums_pipelines.phones import InvalidPhone, normalize_kr_mobile
+
+__all__ = [
+    "CHANNELS",
+    "CONSENT_COLUMNS",
+    "CONSENT_PURPOSES",
+    "FUTURE_TOLERANCE",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ChangeRow",
+    "FieldError",
+    "HeaderCheck",
+    "check_header",
+    "validate_row",
+]
+
+CHANNELS = ("sms", "alimtalk", "push", "email")
+CONSENT_PURPOSES = ("info", "ad", "night_ad")
+REQUIRED_COLUMNS = ("customer_id", "changed_at")
+OPTIONAL_COLUMNS = (
+    "name",
+    "phone",
+    "email",
+    "push_token",
+    "preferred_channel",
+    "branch",
+    "deceased",
+)
+CONSENT_COLUMNS = tuple(f"consent_{c}_{p}" for c in CHANNELS for p in CONSENT_PURPOSES)
+_KNOWN = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS + CONSENT_COLUMNS)
+# A source clock a little ahead is tolerated; a far-future changed_at would otherwise
+# block every later change of that customer for good.
+FUTURE_TOLERANCE = timedelta(hours=1)
+
+_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+)
+
+Channel = Literal["sms", "alimtalk", "push", "email"]
+
+
+@dataclass(frozen=True)
+class HeaderCheck:
+    columns: tuple[str, ...]  # normalised header, in file order
+    missing: tuple[str, ...]
+    duplicates: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+
+def check_header(header: list[str]) -> HeaderCheck:
+    columns = tuple(h.strip().lower() for h in header)
+    named = [c for c in columns if c]
+    duplicates = tuple(sorted({c for c in named if named.count(c) > 1}))
+    return HeaderCheck(
+        columns=columns,
+        missing=tuple(c for c in REQUIRED_COLUMNS if c not in columns),
+        duplicates=duplicates,
+        unknown=tuple(c for c in columns if c not in _KNOWN),
+    )
+
+
+def _flag(value: object) -> object:
+    if isinstance(value, str):
+        flag = value.strip().upper()
+        if flag == "Y":
+            return True
+        if flag == "N":
+            return False
+        raise ValueError("must be Y or N")
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
+class ChangeRow(BaseModel):
+    """One validated line of a change file; ``None`` means "no change"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    customer_id: str
+    changed_at: datetime  # aware, UTC
+    name: str | None = Field(default=None, max_length=100)
+    phone: str | None = None  # "01012345678"
+    email: str | None = Field(default=None, max_length=254)
+    push_token: str | None = Field(default=None, max_length=255)
+    preferred_channel: Channel | None = None
+    branch: str | None = Field(default=None, max_length=50)
+    deceased: Flag | None = None
+    consents: dict[str, Flag] = Field(default_factory=dict)  # "consent_sms_info" -> granted
+
+    @field_validator("customer_id", mode="before")
+    @classmethod
+    def _customer_id(cls, value: object) -> object:
+        if isinstance(value, str) and not _CUSTOMER_ID.match(value.strip()):
+            raise ValueError("must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-'")
+        return value
+
+    @field_validator("changed_at", mode="before")
+    @classmethod
+    def _changed_at(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("not an ISO-8601 date-time") from None
+        context = info.context or {}
+        if parsed.tzinfo is None:
+            zone: tzinfo = context.get("tz", UTC)
+            parsed = parsed.replace(tzinfo=zone)
+        parsed = parsed.astimezone(UTC)
+        now: datetime | None = context.get("now")
+        if now is not None and parsed > now + FUTURE_TOLERANCE:
+            raise ValueError("in the future")
+        return parsed
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return normalize_kr_mobile(value)
+            except InvalidPhone as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email(cls, value: object) -> object:
+        if isinstance(value, str):
+            address = value.strip()
+            if not _EMAIL.match(address):
+                raise ValueError(f"not a valid e-mail address ({mask_email(address)})")
+            local, _, domain = address.rpartition("@")
+            return f"{local}@{domain.lower()}"
+        return value
+
+    @field_validator("preferred_channel", mode="before")
+    @classmethod
+    def _channel(cls, value: object) -> object:
+        if isinstance(value, str):
+            channel = value.strip().lower()
+            if channel not in CHANNELS:
+                raise ValueError(f"must be one of {', '.join(CHANNELS)}")
+            return channel
+        return value
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str | None
+    reason: str
+
+
+def _field_of(loc: tuple[int | str, ...]) -> str:
+    # Consent flags live in one dict field; report the file's column name instead.
+    if len(loc) >= 2 and loc[0] == "consents":
+        return str(loc[1])
+    return str(loc[0]) if loc else "row"
+
+
+def _reason(field: str, error: Mapping[str, Any]) -> str:
+    if error["type"] == "value_error":
+        message = str(error["ctx"]["error"])
+    elif error["type"] == "missing":
+        message = "required"
+    else:
+        message = str(error["msg"])
+    # Validators already mask their own messages; this is the net under them.
+    return mask_text(f"{field}: {message}")
+
+
+def validate_row(
+    cells: Mapping[str, str], *, tz: tzinfo, now: datetime | None = None
+) -> ChangeRow | list[FieldError]:
+    """Validate one row (known columns only) into a :class:`ChangeRow` or its field errors.
+
+    Blank cells are dropped before validation: they mean "no change".
+    """
+    data: dict[str, Any] = {}
+    consents: dict[str, str] = {}
+    for column, value in cells.items():
+        if not value.strip():
+            continue
+        if column.startswith("consent_"):
+            consents[column] = value
+        else:
+            data[column] = value
+    if consents:
+        data["consents"] = consents
+    try:
+        return ChangeRow.model_validate(data, context={"tz": tz, "now": now})
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors(include_url=False, include_input=False):
+            field = _field_of(error["loc"])
+            errors.append(FieldError(field, _reason(field, error)))
+        return errors
