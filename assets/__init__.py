@@ -1,0 +1,12 @@
+"""Thin Dagster assets over the UMS engine; ``defs`` is merged by ums_pipelines.definitions."""
+
+import dagster as dg
+
+from assets import analytics, customers, dispatch
+
+__all__ = ["defs"]
+
+defs = dg.Definitions(
+    assets=[*customers.ASSETS, *dispatch.ASSETS, *analytics.ASSETS],
+    asset_checks=[*customers.CHECKS, *dispatch.CHECKS, *analytics.CHECKS],
+)

@@ -1,0 +1,22 @@
+"""Sensors and schedules; ``defs`` is merged by ums_pipelines.definitions."""
+
+import dagster as dg
+
+from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, receipts_job
+from sensors.sensors import customer_files_sensor, new_jobs_sensor, receipts_sensor
+
+__all__ = ["defs"]
+
+analytics_schedule = dg.ScheduleDefinition(
+    name="analytics_refresh",
+    job=analytics_job,
+    cron_schedule="*/15 * * * *",
+    execution_timezone="Asia/Seoul",
+    description="Refresh the Parquet export and DuckDB models every 15 minutes.",
+)
+
+defs = dg.Definitions(
+    jobs=[dispatch_job, receipts_job, customer_sync_job, analytics_job],
+    sensors=[new_jobs_sensor, receipts_sensor, customer_files_sensor],
+    schedules=[analytics_schedule],
+)

@@ -1,5 +1,5 @@
 """The operational store: tables, engine and migrations."""
 
-from ums_pipelines.store.engine import Store, is_sqlite, utcnow
+from ums_pipelines.store.engine import Store, as_utc, is_sqlite, utcnow
 
-__all__ = ["Store", "is_sqlite", "utcnow"]
+__all__ = ["Store", "as_utc", "is_sqlite", "utcnow"]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 11:06:14.699939
+Create Date: 2026-11-25 11:08:24.336463
 """
 
 from collections.abc import Sequence
@@ -222,6 +222,7 @@ def upgrade() -> None:
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("recipient", sa.String(length=255), nullable=False),
         sa.Column("sender", sa.String(length=64), nullable=True),
+        sa.Column("provider_template_code", sa.String(length=64), nullable=True),
         sa.Column("subject", sa.Text(), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("html_body", sa.Text(), nullable=True),

@@ -1,0 +1,73 @@
+"""Sensors: new send jobs, pending delivery receipts, customer change files."""
+
+import hashlib
+import time
+
+import dagster as dg
+from sqlalchemy import func, select
+
+from assets.partitions import jobs_partitions
+from sensors.jobs import customer_sync_job, dispatch_job, receipts_job
+from ums_pipelines.customers import pending_files
+from ums_pipelines.resources import UmsResource
+from ums_pipelines.store.models import Job, Message
+
+__all__ = ["customer_files_sensor", "new_jobs_sensor", "receipts_sensor"]
+
+
+@dg.sensor(
+    job=dispatch_job,
+    minimum_interval_seconds=15,
+    description="Adds a partition per newly registered job and launches its dispatch once.",
+)
+def new_jobs_sensor(context: dg.SensorEvaluationContext, ums: UmsResource) -> dg.SensorResult:
+    with ums.open_store() as store, store.session() as session:
+        ids = list(
+            session.scalars(
+                select(Job.job_id)
+                .where(Job.status.in_(("registered", "targeted")))
+                .order_by(Job.created_at)
+            )
+        )
+    known = set(context.instance.get_dynamic_partitions(jobs_partitions.name or "jobs"))
+    new = [i for i in ids if i not in known]
+    return dg.SensorResult(
+        # The run key makes a job's dispatch launch once even if this sensor sees it again.
+        run_requests=[dg.RunRequest(partition_key=i, run_key=f"dispatch:{i}") for i in ids],
+        dynamic_partitions_requests=[jobs_partitions.build_add_request(new)] if new else [],
+    )
+
+
+@dg.sensor(
+    job=receipts_job,
+    minimum_interval_seconds=30,
+    description="Polls for receipts while messages wait for them (at most one run per minute).",
+)
+def receipts_sensor(ums: UmsResource) -> dg.SensorResult | dg.SkipReason:
+    with ums.open_store() as store, store.session() as session:
+        waiting = session.scalar(
+            select(func.count()).select_from(Message).where(Message.state == "accepted")
+        )
+    if not waiting:
+        return dg.SkipReason("no message is waiting for a receipt")
+    minute = int(time.time() // 60)
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"receipts:{minute}")])
+
+
+@dg.sensor(
+    job=customer_sync_job,
+    minimum_interval_seconds=30,
+    description="Launches a customer sync when change files are waiting in the inbox.",
+)
+def customer_files_sensor(ums: UmsResource) -> dg.SensorResult | dg.SkipReason:
+    files = pending_files(ums.settings())
+    if not files:
+        return dg.SkipReason("no change file waiting")
+    fingerprint = hashlib.sha256(
+        "|".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files).encode()
+    ).hexdigest()[:16]
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(run_key=f"customers:{fingerprint}", tags={"files": str(len(files))})
+        ]
+    )

@@ -1,0 +1,254 @@
+"""Provider adapters: each speaks one provider's wire format and maps its answers.
+
+Every adapter takes claimed outbox rows and returns one ``SendOutcome`` per row; a
+transport failure (timeout, 5xx, 429) becomes "retry" for the whole request, because the
+provider may or may not have accepted it and the idempotency key makes the retry safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any, Protocol
+
+import aiosmtplib
+import httpx
+
+from ums_pipelines.dispatch.outbox import Claimed, SendOutcome
+
+__all__ = [
+    "AlimTalkAdapter",
+    "FcmAdapter",
+    "ProviderAdapter",
+    "SmsRelayAdapter",
+    "SmtpAdapter",
+    "retry_all",
+]
+
+# Per-message codes that no retry can fix; the chain's next leg is the only way on.
+PERMANENT = {"E-RECIPIENT", "E-ENCODING", "E-SIZE", "E-SENDER", "UNREGISTERED", "INVALID_ARGUMENT"}
+
+
+class ProviderAdapter(Protocol):
+    batch_size: int
+    concurrency: int
+
+    async def send(self, batch: Sequence[Claimed]) -> list[SendOutcome]: ...
+
+
+def retry_all(
+    batch: Sequence[Claimed], code: str, reason: str, after: float | None = None
+) -> list[SendOutcome]:
+    return [SendOutcome(m.id, "retry", code=code, reason=reason, retry_after=after) for m in batch]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _map_results(batch: Sequence[Claimed], payload: dict[str, Any]) -> list[SendOutcome]:
+    by_key = {r.get("clientKey"): r for r in payload.get("results", [])}
+    outcomes = []
+    for m in batch:
+        r = by_key.get(m.idempotency_key)
+        if r is None:
+            outcomes.append(SendOutcome(m.id, "retry", code="E-NORESULT", reason="no result"))
+        elif r.get("status") in ("accepted", "duplicate"):
+            outcomes.append(SendOutcome(m.id, "accepted", provider_message_id=r.get("messageId")))
+        else:
+            code = str(r.get("code"))
+            status = "rejected" if code in PERMANENT else "retry"
+            outcomes.append(SendOutcome(m.id, status, code=code, reason=r.get("reason")))
+    return outcomes
+
+
+class _HttpBatchAdapter:
+    batch_size = 500
+    concurrency = 4
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str, token: str) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    async def _post(
+        self, url: str, body: dict[str, Any], batch: Sequence[Claimed]
+    ) -> list[SendOutcome]:
+        try:
+            response = await self.client.post(url, json=body, headers=self.headers)
+        except httpx.HTTPError as exc:
+            return retry_all(batch, "E-TRANSPORT", type(exc).__name__)
+        if response.status_code == 429 or response.status_code >= 500:
+            return retry_all(
+                batch, f"HTTP-{response.status_code}", "provider busy", _retry_after(response)
+            )
+        if response.status_code != 200:
+            # A whole request refused (bad auth, malformed) is our configuration error.
+            reason = response.text[:200]
+            return [
+                SendOutcome(
+                    m.id,
+                    "rejected",
+                    code=f"HTTP-{response.status_code}",
+                    reason=reason,
+                    fall_back=False,
+                )
+                for m in batch
+            ]
+        return _map_results(batch, response.json())
+
+
+class SmsRelayAdapter(_HttpBatchAdapter):
+    async def send(self, batch: Sequence[Claimed]) -> list[SendOutcome]:
+        body = {
+            "messages": [
+                {
+                    "clientKey": m.idempotency_key,
+                    "type": m.message_type,
+                    "from": m.sender,
+                    "to": m.recipient,
+                    "subject": m.subject,
+                    "text": m.body,
+                }
+                for m in batch
+            ]
+        }
+        return await self._post(f"{self.base_url}/sms/v1/messages/batch", body, batch)
+
+
+class AlimTalkAdapter(_HttpBatchAdapter):
+    def __init__(
+        self, client: httpx.AsyncClient, base_url: str, token: str, sender_key: str
+    ) -> None:
+        super().__init__(client, base_url, token)
+        self.sender_key = sender_key
+
+    async def send(self, batch: Sequence[Claimed]) -> list[SendOutcome]:
+        outcomes: list[SendOutcome] = []
+        # One request per approved template: Kakao checks each text against its template.
+        by_template: dict[str | None, list[Claimed]] = {}
+        for m in batch:
+            by_template.setdefault(m.provider_template_code, []).append(m)
+        for code, group in by_template.items():
+            body = {
+                "templateCode": code,
+                "messages": [
+                    {"clientKey": m.idempotency_key, "to": m.recipient, "text": m.body}
+                    for m in group
+                ],
+            }
+            url = f"{self.base_url}/alimtalk/v2/senders/{self.sender_key}/messages"
+            outcomes.extend(await self._post(url, body, group))
+        return outcomes
+
+
+class FcmAdapter:
+    """FCM HTTP v1 takes one message per request, so concurrency is the throughput lever."""
+
+    batch_size = 200
+    concurrency = 1
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        token: str,
+        project: str,
+        in_flight: int = 64,
+    ) -> None:
+        self.client = client
+        self.url = f"{base_url.rstrip('/')}/v1/projects/{project}/messages:send"
+        self.token = token
+        self.in_flight = asyncio.Semaphore(in_flight)
+
+    async def _one(self, m: Claimed) -> SendOutcome:
+        body = {
+            "message": {
+                "token": m.recipient,
+                "notification": {"title": m.subject or "", "body": m.body},
+                "data": {"ums_key": m.idempotency_key},
+            }
+        }
+        headers = {"Authorization": f"Bearer {self.token}", "Idempotency-Key": m.idempotency_key}
+        async with self.in_flight:
+            try:
+                response = await self.client.post(self.url, json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                return SendOutcome(m.id, "retry", code="E-TRANSPORT", reason=type(exc).__name__)
+        if response.status_code == 200:
+            return SendOutcome(m.id, "accepted", provider_message_id=response.json().get("name"))
+        if response.status_code == 429 or response.status_code >= 500:
+            return SendOutcome(
+                m.id,
+                "retry",
+                code=f"HTTP-{response.status_code}",
+                reason="provider busy",
+                retry_after=_retry_after(response),
+            )
+        code = f"HTTP-{response.status_code}"
+        try:
+            error = response.json().get("error", {})
+            code = error.get("status", code)
+            for detail in error.get("details", []):
+                code = detail.get("errorCode", code)
+        except ValueError:
+            pass
+        return SendOutcome(m.id, "rejected", code=code, reason=response.text[:200])
+
+    async def send(self, batch: Sequence[Claimed]) -> list[SendOutcome]:
+        return list(await asyncio.gather(*(self._one(m) for m in batch)))
+
+
+class SmtpAdapter:
+    """A real SMTP conversation per connection; the idempotency key travels as a header."""
+
+    batch_size = 100
+    concurrency = 4
+
+    def __init__(self, host: str, port: int, sender: str, timeout: float = 30.0) -> None:
+        self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+
+    def _mime(self, m: Claimed) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = m.recipient
+        msg["Subject"] = m.subject or ""
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = make_msgid(domain=self.sender.split("@")[-1])
+        msg["X-UMS-Idempotency-Key"] = m.idempotency_key
+        msg.set_content(m.body)
+        if m.html_body:
+            msg.add_alternative(m.html_body, subtype="html")
+        return msg
+
+    async def send(self, batch: Sequence[Claimed]) -> list[SendOutcome]:
+        outcomes: list[SendOutcome] = []
+        try:
+            smtp = aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=self.timeout)
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return retry_all(batch, "E-TRANSPORT", type(exc).__name__)
+        try:
+            for m in batch:
+                try:
+                    await smtp.send_message(self._mime(m))
+                    outcomes.append(SendOutcome(m.id, "accepted"))
+                except aiosmtplib.SMTPRecipientsRefused as exc:
+                    outcomes.append(
+                        SendOutcome(m.id, "rejected", code="550", reason=str(exc)[:200])
+                    )
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    outcomes.append(
+                        SendOutcome(m.id, "retry", code="E-SMTP", reason=type(exc).__name__)
+                    )
+        finally:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await smtp.quit()
+        return outcomes

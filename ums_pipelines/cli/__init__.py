@@ -1,0 +1,66 @@
+"""The ``ums`` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ums_pipelines.cli.demo import demo
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="ums",
+    help="UMS: the bank's Unified Messaging System.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Operational store maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.command(name="demo")(demo)
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the store's Alembic migrations up to the newest."""
+    from ums_pipelines.settings import get_settings
+    from ums_pipelines.store import Store
+
+    settings = get_settings()
+    store = Store(settings.store_url)
+    store.migrate()
+    store.dispose()
+    console.print(
+        f"[green]store migrated[/green]: {store.engine.url.render_as_string(hide_password=True)}"
+    )
+
+
+@app.command("gateway-sim")
+def gateway_sim(
+    port: Annotated[int, typer.Option(help="HTTP port of the provider APIs.")] = 8900,
+    smtp_port: Annotated[int, typer.Option(help="SMTP port of the mail sink.")] = 8925,
+    host: Annotated[str, typer.Option(help="Loopback address to bind.")] = "127.0.0.1",
+    ledger: Annotated[
+        Path | None, typer.Option(help="SQLite ledger file (kept across restarts).")
+    ] = None,
+    failure_rate: Annotated[
+        float, typer.Option(help="Share of messages whose receipt fails.")
+    ] = 0.03,
+    latency_ms: Annotated[int, typer.Option(help="Upper bound of per-request latency.")] = 5,
+) -> None:
+    """Run the provider gateway simulator (SMS relay, AlimTalk, FCM v1, SMTP) until Ctrl-C."""
+    from ums_pipelines.gateway_sim import SimConfig, serve_forever
+
+    config = SimConfig(failure_rate=failure_rate, latency_ms=(0, latency_ms))
+    console.print(
+        f"gateway simulator on http://{host}:{port} (SMTP {host}:{smtp_port}); Ctrl-C stops it"
+    )
+    serve_forever(config, host=host, port=port, smtp_port=smtp_port, ledger_path=ledger)
+
+
+def main() -> None:
+    app()

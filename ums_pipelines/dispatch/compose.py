@@ -1,0 +1,100 @@
+"""Turning a job, a customer and a channel into one outbox row with rendered content."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from ums_pipelines.channels.encoding import NotEncodable, sms_type_for
+from ums_pipelines.jobs import ChannelVariant
+from ums_pipelines.store.models import Customer, Job, Message
+from ums_pipelines.targets import contact_for
+from ums_pipelines.templates import TemplateError, render
+
+__all__ = ["PROVIDERS", "Composed", "compose", "idempotency_key"]
+
+# Provider per channel; issue-level routing across several providers comes later.
+PROVIDERS = {"sms": "sim-sms", "alimtalk": "sim-kakao", "push": "sim-fcm", "email": "sim-smtp"}
+
+_TYPES = {"alimtalk": "ALIMTALK", "push": "PUSH", "email": "EMAIL"}
+
+
+def idempotency_key(job_id: str, customer_id: str, leg: int) -> str:
+    """Stable across retries and restarts; the job id prefix lets a ledger be read per job."""
+    digest = hashlib.sha256(f"{job_id}|{customer_id}|{leg}".encode()).hexdigest()[:24]
+    return f"{job_id}.{digest}"
+
+
+@dataclass(frozen=True)
+class Composed:
+    message: Message
+    error: str | None
+
+
+def compose(
+    job: Job,
+    variant: ChannelVariant,
+    customer: Customer,
+    chain: list[str],
+    leg: int,
+    now: datetime,
+    today: str,
+    parent_id: int | None = None,
+) -> Composed:
+    """Render one leg; a render or encoding failure becomes a failed row, never a lost one."""
+    channel = chain[leg]
+    variables = {
+        "name": customer.name or "고객",
+        "branch": customer.branch or "",
+        "customer_id": customer.customer_id,
+        "job_name": job.name,
+        "sender_number": job.sender_number,
+        "department": job.department,
+        "today": today,
+    }
+    error: str | None = None
+    subject: str | None = None
+    html: str | None = None
+    body = ""
+    message_type = _TYPES.get(channel, "SMS")
+    try:
+        body = render(f"{channel}.body", variant.body, variables)
+        subject = (
+            render(f"{channel}.subject", variant.subject, variables) if variant.subject else None
+        )
+        html = (
+            render(f"{channel}.html", variant.html_body, variables) if variant.html_body else None
+        )
+        if channel == "sms":
+            message_type = sms_type_for(body, subject)
+    except (TemplateError, NotEncodable, ValueError) as exc:
+        error = str(exc)
+    message = Message(
+        idempotency_key=idempotency_key(job.job_id, customer.customer_id, leg),
+        job_id=job.job_id,
+        customer_id=customer.customer_id,
+        channel=channel,
+        message_type=message_type,
+        provider=PROVIDERS[channel],
+        leg=leg,
+        chain=list(chain),
+        parent_id=parent_id,
+        priority=job.priority,
+        recipient=contact_for(customer, channel) or "",
+        sender=job.sender_number,
+        provider_template_code=variant.provider_template_code,
+        subject=subject,
+        body=body,
+        html_body=html,
+        state="failed" if error else "queued",
+        not_before=job.not_before,
+        expires_at=job.expires_at,
+        attempts=0,
+        error_code="E-RENDER" if error else None,
+        error_reason=error,
+        created_at=now,
+        updated_at=now,
+        completed_at=now if error else None,
+    )
+    return Composed(message, error)

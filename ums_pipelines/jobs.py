@@ -1,0 +1,181 @@
+"""Registering content, sender numbers and send jobs in the operational store."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ums_pipelines import audit
+from ums_pipelines.lanes import CHANNELS, Lane, Purpose
+from ums_pipelines.store.engine import utcnow
+from ums_pipelines.store.models import Job, SenderNumber, Template, TemplateVersion
+from ums_pipelines.templates import check_template
+
+__all__ = [
+    "ChannelVariant",
+    "JobError",
+    "register_job",
+    "register_sender_number",
+    "register_template",
+    "template_variants",
+]
+
+_SENDER = re.compile(r"^(\d{8,11}|1\d{3}\d{4})$")
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class JobError(ValueError):
+    """A job or template that cannot be registered; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ChannelVariant:
+    channel: str
+    body: str
+    subject: str | None = None
+    html_body: str | None = None
+    provider_template_code: str | None = None
+
+
+def register_sender_number(session: Session, number: str, label: str, actor: str) -> SenderNumber:
+    digits = re.sub(r"\D", "", number)
+    if not _SENDER.match(digits):
+        raise JobError(f"sender_number: {number!r} is not an 8–11 digit number")
+    existing = session.get(SenderNumber, digits)
+    if existing:
+        return existing
+    row = SenderNumber(number=digits, label=label, active=True, registered_at=utcnow())
+    session.add(row)
+    audit.record(session, actor, "sender_number.registered", "sender_number", digits, label=label)
+    return row
+
+
+def register_template(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    purpose: Purpose,
+    variables: Sequence[str],
+    variants: Sequence[ChannelVariant],
+    actor: str,
+) -> tuple[Template, int]:
+    """Add a template, or a new version when the content changed; identical content is a no-op."""
+    for v in variants:
+        if v.channel not in CHANNELS:
+            raise JobError(f"variants[{v.channel}].channel: unknown channel")
+        for field in ("body", "subject", "html_body"):
+            source = getattr(v, field)
+            if source:
+                check_template(f"variants[{v.channel}].{field}", source, variables)
+    template = session.scalars(select(Template).where(Template.code == code)).first()
+    if template is None:
+        template = Template(code=code, name=name, purpose=purpose.value, created_at=utcnow())
+        session.add(template)
+        session.flush()
+    latest = session.scalar(
+        select(func.max(TemplateVersion.version)).where(TemplateVersion.template_id == template.id)
+    )
+    if latest is not None:
+        current = template_variants(session, template.id, latest)
+        if current == {v.channel: v for v in variants}:
+            return template, latest
+    version = (latest or 0) + 1
+    for v in variants:
+        session.add(
+            TemplateVersion(
+                template_id=template.id,
+                version=version,
+                channel=v.channel,
+                subject=v.subject,
+                body=v.body,
+                html_body=v.html_body,
+                variables=list(variables),
+                provider_template_code=v.provider_template_code,
+                status="approved",
+                created_at=utcnow(),
+            )
+        )
+    audit.record(session, actor, "template.version_added", "template", code, version=version)
+    return template, version
+
+
+def template_variants(
+    session: Session, template_id: int, version: int
+) -> dict[str, ChannelVariant]:
+    rows = session.scalars(
+        select(TemplateVersion).where(
+            TemplateVersion.template_id == template_id, TemplateVersion.version == version
+        )
+    )
+    return {
+        r.channel: ChannelVariant(
+            channel=r.channel,
+            body=r.body,
+            subject=r.subject,
+            html_body=r.html_body,
+            provider_template_code=r.provider_template_code,
+        )
+        for r in rows
+    }
+
+
+def register_job(
+    session: Session,
+    *,
+    job_id: str,
+    name: str,
+    template_code: str,
+    routes: Mapping[str, Sequence[str]],
+    sender_number: str,
+    department: str,
+    actor: str,
+    lane: Lane = Lane.INFORMATIONAL,
+) -> tuple[Job, bool]:
+    """Register a job once: the same job id again returns the existing job (created=False)."""
+    if not _JOB_ID.match(job_id):
+        raise JobError(f"job_id: {job_id!r} must be 1–64 letters, digits, '.', '_' or '-'")
+    existing = session.get(Job, job_id)
+    if existing:
+        return existing, False
+    template = session.scalars(select(Template).where(Template.code == template_code)).first()
+    if template is None:
+        raise JobError(f"template_code: no template {template_code!r}")
+    version = session.scalar(
+        select(func.max(TemplateVersion.version)).where(TemplateVersion.template_id == template.id)
+    )
+    assert version is not None
+    variants = template_variants(session, template.id, version)
+    for preferred, chain in routes.items():
+        if not chain:
+            raise JobError(f"routes[{preferred}]: empty fallback chain")
+        for channel in chain:
+            if channel not in variants:
+                raise JobError(f"routes[{preferred}]: template has no {channel} variant")
+    sender = session.get(SenderNumber, re.sub(r"\D", "", sender_number))
+    if sender is None or not sender.active:
+        raise JobError(f"sender_number: {sender_number} is not a registered, active sender number")
+    now = utcnow()
+    routes_json: dict[str, Any] = {k: list(v) for k, v in routes.items()}
+    job = Job(
+        job_id=job_id,
+        name=name,
+        template_id=template.id,
+        template_version=version,
+        purpose=template.purpose,
+        priority=int(lane),
+        routes=routes_json,
+        sender_number=sender.number,
+        department=department,
+        status="registered",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(job)
+    audit.record(session, actor, "job.registered", "job", job_id, template=template_code)
+    return job, True

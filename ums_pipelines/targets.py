@@ -1,0 +1,111 @@
+"""Target extraction: a frozen list of recipients per job, with counts per suppression reason."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import select
+
+from ums_pipelines import audit
+from ums_pipelines.lanes import Purpose
+from ums_pipelines.settings import Settings
+from ums_pipelines.store.engine import Store, utcnow
+from ums_pipelines.store.models import Consent, Customer, Job
+
+__all__ = ["TargetResult", "contact_for", "extract_targets", "read_targets", "targets_path"]
+
+
+@dataclass
+class TargetResult:
+    job_id: str
+    path: Path
+    targets: int
+    suppressed: dict[str, int] = field(default_factory=dict)
+    by_first_channel: dict[str, int] = field(default_factory=dict)
+    frozen: bool = False
+
+
+def targets_path(settings: Settings, job_id: str) -> Path:
+    return settings.targets_dir / f"{job_id}.parquet"
+
+
+def contact_for(customer: Customer, channel: str) -> str | None:
+    """The address a channel needs; AlimTalk reaches the KakaoTalk account of the mobile."""
+    if channel in ("sms", "alimtalk"):
+        return customer.phone
+    if channel == "push":
+        return customer.push_token
+    if channel == "email":
+        return customer.email
+    return None
+
+
+def read_targets(settings: Settings, job_id: str) -> pl.DataFrame:
+    return pl.read_parquet(targets_path(settings, job_id))
+
+
+def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResult:
+    """Freeze the job's targets once; a second call returns the frozen list unchanged."""
+    path = targets_path(settings, job_id)
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise KeyError(f"job_id: no job {job_id!r}")
+        if path.exists() and job.target_count is not None:
+            frozen = pl.read_parquet(path)
+            firsts = Counter(chain[0] for chain in frozen["chain"].to_list())
+            return TargetResult(
+                job_id, path, frozen.height, dict(job.suppressed or {}), dict(firsts), frozen=True
+            )
+        consent_key = Purpose(job.purpose).consent_key
+        granted: dict[str, set[str]] = {}
+        for cid, channel in session.execute(
+            select(Consent.customer_id, Consent.channel).where(
+                Consent.purpose == consent_key, Consent.granted.is_(True)
+            )
+        ):
+            granted.setdefault(cid, set()).add(channel)
+        routes: dict[str, list[str]] = job.routes
+        default_chain = routes.get("default")
+        ids: list[str] = []
+        chains: list[list[str]] = []
+        suppressed: Counter[str] = Counter()
+        for customer in session.scalars(select(Customer).order_by(Customer.customer_id)):
+            if customer.deceased:
+                suppressed["deceased"] += 1
+                continue
+            chain = routes.get(customer.preferred_channel or "", default_chain)
+            if not chain:
+                suppressed["no_route"] += 1
+                continue
+            allowed = granted.get(customer.customer_id, set())
+            consented = [c for c in chain if c in allowed]
+            if not consented:
+                suppressed["no_consent"] += 1
+                continue
+            reachable = [c for c in consented if contact_for(customer, c)]
+            if not reachable:
+                suppressed["no_contact"] += 1
+                continue
+            ids.append(customer.customer_id)
+            chains.append(reachable)
+        frame = pl.DataFrame(
+            {"customer_id": ids, "chain": chains},
+            schema={"customer_id": pl.String, "chain": pl.List(pl.String)},
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        frame.write_parquet(tmp)
+        tmp.replace(path)
+        job.target_count = frame.height
+        job.suppressed = dict(suppressed)
+        job.status = "targeted"
+        job.updated_at = utcnow()
+        audit.record(
+            session, "ums", "job.targets_frozen", "job", job_id, targets=frame.height, **suppressed
+        )
+    firsts = Counter(chain[0] for chain in chains)
+    return TargetResult(job_id, path, frame.height, dict(suppressed), dict(firsts))

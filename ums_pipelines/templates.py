@@ -1,0 +1,53 @@
+"""Sandboxed rendering of message templates over whitelisted variables only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+__all__ = ["ALLOWED_VARIABLES", "TemplateError", "check_template", "render"]
+
+# Customer and job fields a template may use; anything else is refused at registration.
+ALLOWED_VARIABLES = frozenset(
+    {"name", "branch", "customer_id", "job_name", "sender_number", "department", "today"}
+)
+
+_env = SandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+)
+
+
+class TemplateError(ValueError):
+    """A template that cannot be registered or rendered; the message names the field."""
+
+
+def check_template(field: str, source: str, declared: Sequence[str]) -> set[str]:
+    """Parse once at registration: syntax, and every variable declared and whitelisted."""
+    try:
+        used = meta.find_undeclared_variables(_env.parse(source))
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"{field}: syntax error on line {exc.lineno}: {exc.message}") from None
+    unknown = used - set(declared)
+    if unknown:
+        raise TemplateError(f"{field}: variables not declared: {', '.join(sorted(unknown))}")
+    forbidden = used - ALLOWED_VARIABLES
+    if forbidden:
+        raise TemplateError(f"{field}: variables not allowed: {', '.join(sorted(forbidden))}")
+    return set(used)
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    return _env.from_string(source)
+
+
+def render(field: str, source: str, variables: Mapping[str, Any]) -> str:
+    allowed = {k: v for k, v in variables.items() if k in ALLOWED_VARIABLES}
+    try:
+        return _compiled(source).render(allowed).strip()
+    except UndefinedError as exc:
+        raise TemplateError(f"{field}: {exc.message}") from None
