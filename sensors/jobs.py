@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-
 __all__ = ["analytics_job", "customer_sync_job", "dispatch_job", "receipts_job"]
 
 dispatch_job = dg.define_asset_job(
