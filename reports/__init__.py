@@ -17,6 +17,7 @@ daily_partitions = dg.DailyPartitionsDefinition(
 
 
 @dg.asset(
+    partitions_def=daily_partitions,
     deps=["rpt_daily_channel"],
     group_name="reports",
     owners=["team:messaging-analytics"],
