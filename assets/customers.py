@@ -11,6 +11,9 @@ from ums_pipelines.store.models import Customer
 
 __all__ = ["ASSETS", "CHECKS"]
 
+# Issues listed in one materialization's metadata; the quarantine table holds them all.
+MAX_ISSUES = 200
+
 
 @dg.asset(
     group_name="customers",
@@ -29,8 +32,16 @@ def customer_profiles(context: dg.AssetExecutionContext, ums: UmsResource) -> dg
             total = session.scalar(select(func.count()).select_from(Customer)) or 0
     files = report.files
     for f in files:
+        if f.reason:
+            context.log.warning(f"{f.file_name} rejected: {f.reason}")
         for issue in f.issues[:20]:
             context.log.warning(f"{f.file_name} line {issue.line}: {issue.reason}")
+    # Row by row for the UI (reasons are masked; the raw lines stay in the store's quarantine).
+    issues = [
+        {"file": f.file_name, "line": i.line, "field": i.field, "reason": i.reason}
+        for f in files
+        for i in f.issues
+    ]
     return dg.MaterializeResult(
         metadata={
             "files": len(files),
@@ -38,6 +49,10 @@ def customer_profiles(context: dg.AssetExecutionContext, ums: UmsResource) -> dg
             "rows_stale": sum(f.rows_stale for f in files),
             "rows_quarantined": sum(f.rows_quarantined for f in files),
             "file_status": {f.file_name: f.status for f in files},
+            "rejected_files": {f.file_name: f.reason or "" for f in files if f.reason},
+            "file_warnings": {f.file_name: f.warnings for f in files if f.warnings},
+            "row_issues": dg.MetadataValue.json(issues[:MAX_ISSUES]),
+            "row_issues_total": len(issues),
             "customers_total": int(total),
             "seconds": round(time.monotonic() - started, 3),
         }
