@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
+from jinja2 import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 
 __all__ = ["ALLOWED_VARIABLES", "TemplateError", "check_template", "render"]
@@ -49,5 +50,10 @@ def render(field: str, source: str, variables: Mapping[str, Any]) -> str:
     allowed = {k: v for k, v in variables.items() if k in ALLOWED_VARIABLES}
     try:
         return _compiled(source).render(allowed).strip()
-    except UndefinedError as exc:
+    except JinjaError as exc:
+        # Undefined variables, and the sandbox's SecurityError (unsafe attribute access).
         raise TemplateError(f"{field}: {exc.message}") from None
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        # Errors inside the template's own expressions (1/0, a range over the sandbox
+        # limit): a failed row for this customer, never an aborted enqueue of the job.
+        raise TemplateError(f"{field}: {type(exc).__name__}: {exc}") from None
