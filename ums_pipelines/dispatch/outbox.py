@@ -203,6 +203,10 @@ def fall_back(session: Session, settings: Settings, message: Message) -> Message
     session.add(composed.message)
     session.flush()
     message.next_leg_id = composed.message.id
+    if composed.error is not None:
+        # A leg that cannot even be rendered (e.g. an emoji on SMS) is a failed row, and
+        # the chain goes on past it: stopping here would silently lose the customer.
+        fall_back(session, settings, composed.message)
     return composed.message
 
 
