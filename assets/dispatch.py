@@ -67,7 +67,7 @@ def job_dispatch(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.Mate
             f"{enqueued.already_queued} already there"
         )
         result = asyncio.run(
-            Dispatcher(store, settings, owner=f"run-{context.run_id[:8]}").run_job(job_id)
+            Dispatcher(store, settings, owner=f"run-{context.run.run_id[:8]}").run_job(job_id)
         )
     if not result.terminal:
         context.log.warning(f"job {job_id}: {result.in_flight} messages still in flight")

@@ -46,11 +46,13 @@ SENSORS = {"new_jobs_sensor", "receipts_sensor", "customer_files_sensor"}
 SCHEDULES = {"analytics_refresh", "daily_report_schedule"}
 OWNER_PREFIXES = ("team:",)
 
-SPECS = defs.resolve_all_asset_specs()
-
 
 def _spec_id(spec: dg.AssetSpec) -> str:
     return spec.key.to_user_string()
+
+
+# Sorted: pytest-xdist workers must collect the same parametrised ids in the same order.
+SPECS = sorted(defs.resolve_all_asset_specs(), key=_spec_id)
 
 
 def test_definitions_load_and_validate() -> None:

@@ -172,8 +172,8 @@ def test_direct_invocation_with_demo_data(
 ) -> None:
     written = write_customer_file(settings.customer_inbox / "demo.csv", 40)
 
-    context = dg.build_asset_context(resources={"ums": ums})
-    result = customer_profiles(context)
+    with dg.build_asset_context(resources={"ums": ums}) as context:
+        result = customer_profiles(context)
     assert isinstance(result, dg.MaterializeResult) and result.metadata is not None
     assert result.metadata["rows_applied"] == written == 40
     assert result.metadata["customers_total"] == 40
