@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -33,6 +34,8 @@ __all__ = [
     "DeliveryEvent",
     "Job",
     "Message",
+    "ProviderBucket",
+    "ProviderCircuit",
     "QuarantinedRow",
     "SenderNumber",
     "Template",
@@ -252,4 +255,40 @@ class Watermark(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class ProviderBucket(Base):
+    """One provider's rate limit and its shared GCRA state (see dispatch/ratelimit.py).
+
+    Times are integer nanoseconds since the epoch: exact arithmetic keeps the
+    sliding-window bound exact, where float seconds near 1.7e9 drift by ~1e-7 s a step.
+    """
+
+    __tablename__ = "provider_buckets"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    per_second: Mapped[float] = mapped_column(Float)
+    per_hour: Mapped[int | None] = mapped_column(Integer)
+    tat_ns: Mapped[int] = mapped_column(BigInteger, default=0)  # theoretical arrival time
+    hour_window: Mapped[int] = mapped_column(BigInteger, default=0)  # epoch hour index
+    hour_count: Mapped[int] = mapped_column(Integer, default=0)
+    penalty_until_ns: Mapped[int] = mapped_column(BigInteger, default=0)
+    rate_factor: Mapped[float] = mapped_column(Float, default=1.0)  # AIMD: effective/configured
+    factor_at_ns: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class ProviderCircuit(Base):
+    """One provider's circuit breaker, shared by every sender (see dispatch/breaker.py)."""
+
+    __tablename__ = "provider_circuits"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # closed | open | half_open
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive
+    open_until_ns: Mapped[int] = mapped_column(BigInteger, default=0)
+    probes: Mapped[int] = mapped_column(Integer, default=0)  # granted in this half-open round
+    probe_round_ns: Mapped[int] = mapped_column(BigInteger, default=0)
+    times_opened: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UtcTime)

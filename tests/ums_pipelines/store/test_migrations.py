@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from ums_pipelines.store import Store
+from ums_pipelines.store.migrate import alembic_config
 from ums_pipelines.store.models import Base
 
 
@@ -16,7 +18,7 @@ def test_migrate_is_idempotent(store: Store) -> None:
     store.migrate()
     with store.engine.connect() as conn:
         version = conn.execute(sa.text("select version_num from alembic_version")).scalar_one()
-    assert version == "0001"
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
