@@ -1,0 +1,270 @@
+"""``ums demo`` end to end through the CLI: the table, the ledger, a rerun, PostgreSQL, the page.
+
+The demo runs in-process through Typer's CliRunner with UMS_HOME (and UMS_DATABASE_URL)
+in the environment, as a user would run it. Every number printed is checked against the
+store and against the simulator's own ledger file, not against the CLI's own verdict.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sqlite3
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from ums_pipelines.cli import app
+from ums_pipelines.demo import DEMO_JOB_ID
+from ums_pipelines.store import Store
+from ums_pipelines.store.models import Customer, Job, Message
+
+CUSTOMERS = 300
+COLUMNS = [
+    "channel",
+    "requested",
+    "sent",
+    "delivered",
+    "failed",
+    "fell back",
+    "ledger accepted",
+    "ledger delivered",
+    "= ledger",
+]
+TYPES = {"SMS", "LMS", "ALIMTALK", "PUSH", "EMAIL"}
+
+
+@dataclass
+class DemoRun:
+    home: Path
+    exit_code: int
+    output: str
+    exception: BaseException | None
+
+    @property
+    def flat(self) -> str:
+        """The output without line breaks, for long paths Rich may have folded."""
+        return self.output.replace("\n", "")
+
+    def report_path(self) -> Path:
+        found = re.search(r"HTML report +(\S+\.html)", self.flat)
+        assert found, self.output
+        return Path(found.group(1))
+
+    def table(self) -> dict[str, dict[str, Any]]:
+        """The per-channel table, rows by message type (and "total")."""
+        rows: dict[str, dict[str, Any]] = {}
+        header: list[str] | None = None
+        for line in self.output.splitlines():
+            if "│" not in line and "┃" not in line:
+                continue
+            cells = [c.strip() for c in line.replace("┃", "│").strip("│ ").split("│")]
+            if cells[0] == "channel":
+                header = cells
+                continue
+            assert header == COLUMNS, header
+            row: dict[str, Any] = dict(zip(header, cells, strict=True))
+            for name in COLUMNS[1:-1]:
+                row[name] = int(row[name])
+            rows[row["channel"]] = row
+        return rows
+
+
+def run_demo(home: Path, database_url: str | None = None) -> DemoRun:
+    env = {"UMS_HOME": str(home), "UMS_DATABASE_URL": database_url, "COLUMNS": "160"}
+    result = CliRunner().invoke(app, ["demo", "--customers", str(CUSTOMERS)], env=env)
+    return DemoRun(home, result.exit_code, result.output, result.exception)
+
+
+def ledger_rows(home: Path) -> list[tuple[Any, ...]]:
+    """Every row the simulator accepted for the demo job, straight from its ledger file."""
+    with sqlite3.connect(home / "gateway-sim" / "ledger.db") as conn:
+        return conn.execute(
+            "select * from messages where client_key like ? order by seq", (f"{DEMO_JOB_ID}.%",)
+        ).fetchall()
+
+
+def ledger_by_type(home: Path) -> dict[str, tuple[int, int]]:
+    with sqlite3.connect(home / "gateway-sim" / "ledger.db") as conn:
+        rows = conn.execute(
+            "select type, count(*), sum(outcome = 'delivered') from messages"
+            " where client_key like ? group by type",
+            (f"{DEMO_JOB_ID}.%",),
+        ).fetchall()
+    return {t: (int(n), int(d)) for t, n, d in rows}
+
+
+def store_by_type(url: str) -> dict[str, Counter[str]]:
+    store = Store(url)
+    out: dict[str, Counter[str]] = {}
+    try:
+        with store.session() as session:
+            query = (
+                select(
+                    Message.message_type,
+                    Message.state,
+                    Message.submitted_at.is_not(None),
+                    func.count(),
+                )
+                .where(Message.job_id == DEMO_JOB_ID)
+                .group_by(Message.message_type, Message.state, Message.submitted_at.is_not(None))
+            )
+            for mtype, state, sent, n in session.execute(query):
+                c = out.setdefault(mtype, Counter())
+                c["requested"] += n
+                c["sent"] += n if sent else 0
+                c[state] += n
+    finally:
+        store.dispose()
+    return out
+
+
+def sqlite_url(home: Path) -> str:
+    return f"sqlite:///{home / 'ums.db'}"
+
+
+def assert_reconciled(run: DemoRun, url: str) -> dict[str, dict[str, Any]]:
+    assert run.exit_code == 0, (run.output, run.exception)
+    table = run.table()
+    assert set(table) - {"total"} <= TYPES and "total" in table
+    assert {"SMS", "ALIMTALK", "PUSH", "EMAIL"} <= set(table), table.keys()
+    assert all(row["= ledger"] == "yes" for row in table.values()), table
+    assert "Every count equals the simulator's ledger." in run.output
+
+    # The printed numbers are the store's, and the store's are the ledger's.
+    stored, ledger = store_by_type(url), ledger_by_type(run.home)
+    for mtype, row in table.items():
+        if mtype == "total":
+            continue
+        counts = stored[mtype]
+        assert row["requested"] == counts["requested"], mtype
+        assert row["sent"] == counts["sent"] == ledger.get(mtype, (0, 0))[0], mtype
+        assert row["delivered"] == counts["delivered"] == ledger.get(mtype, (0, 0))[1], mtype
+        assert row["failed"] == counts["failed"], mtype
+        assert (row["ledger accepted"], row["ledger delivered"]) == ledger.get(mtype, (0, 0))
+    for name in COLUMNS[1:-1]:
+        assert table["total"][name] == sum(r[name] for k, r in table.items() if k != "total")
+    # Every message ended somewhere, and the job knows it is done.
+    states = Counter[str]()
+    for counts in stored.values():
+        states.update({k: v for k, v in counts.items() if k not in ("requested", "sent")})
+    assert table["total"]["requested"] == states.total()
+    in_flight = {"queued", "claimed", "submitted", "accepted"}
+    assert not any(c[s] for c in stored.values() for s in in_flight), stored
+    store = Store(url)
+    try:
+        with store.session() as session:
+            job = session.get(Job, DEMO_JOB_ID)
+            assert job is not None and job.status == "done"
+            customers = session.scalar(select(func.count()).select_from(Customer))
+            assert customers == CUSTOMERS
+    finally:
+        store.dispose()
+
+    report = run.report_path()
+    assert report.parent == run.home / "reports" / "daily"
+    assert report.is_file() and report.stat().st_size > 0
+    return table
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    return run_demo(tmp_path_factory.mktemp("demo") / "home")
+
+
+@pytest.fixture(scope="module")
+def second_run(first_run: DemoRun) -> tuple[DemoRun, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    before = ledger_rows(first_run.home)
+    again = run_demo(first_run.home)
+    return again, before, ledger_rows(first_run.home)
+
+
+def test_demo_prints_a_per_channel_table_reconciled_with_the_ledger(first_run: DemoRun) -> None:
+    table = assert_reconciled(first_run, sqlite_url(first_run.home))
+
+    assert f"customers: {CUSTOMERS} synthetic customers written to the inbox" in first_run.output
+    assert f"job {DEMO_JOB_ID}: registered" in first_run.output
+    total = table["total"]
+    # 300 customers, a few suppressed (deceased, opted out), AlimTalk falling back to SMS.
+    assert 250 <= total["requested"] - total["fell back"] <= CUSTOMERS
+    assert total["fell back"] > 0 and total["sent"] > 0
+    assert table["ALIMTALK"]["fell back"] == table["ALIMTALK"]["failed"] > 0
+    assert "did not pass" not in first_run.output  # every asset check passed
+    assert f"DAGSTER_HOME={first_run.home / 'dagster'}" in first_run.flat
+
+
+def test_a_second_run_sends_nothing_twice(
+    first_run: DemoRun,
+    second_run: tuple[DemoRun, list[tuple[Any, ...]], list[tuple[Any, ...]]],
+) -> None:
+    again, before, after = second_run
+
+    assert again.exit_code == 0, (again.output, again.exception)
+    assert "customers: already in the store, none generated" in again.output
+    assert f"job {DEMO_JOB_ID}: already complete" in again.output
+    assert "No message sent twice" in again.output
+    assert before and after == before  # not one ledger row added or changed
+    assert again.table() == first_run.table()
+    assert_reconciled(again, sqlite_url(again.home))
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_demo_on_postgresql_reconciles(store_url: str, tmp_path: Path) -> None:
+    run = run_demo(tmp_path / "home", database_url=store_url)
+
+    assert "store    postgresql+psycopg://" in run.output
+    assert_reconciled(run, store_url)
+    assert not (tmp_path / "home" / "ums.db").exists()  # nothing went to the SQLite default
+
+
+# --- the report page in a real browser -------------------------------------------------
+
+_BROWSER_HELPERS = "ums_test_report_browser_helpers"
+
+
+def _browser() -> ModuleType:
+    """The Chromium helpers of tests/reports/test_report_browser.py, loaded by path."""
+    if _BROWSER_HELPERS in sys.modules:
+        return sys.modules[_BROWSER_HELPERS]
+    path = Path(__file__).resolve().parents[2] / "reports" / "test_report_browser.py"
+    spec = importlib.util.spec_from_file_location(_BROWSER_HELPERS, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_BROWSER_HELPERS] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.browser
+def test_demo_report_in_headless_chromium(first_run: DemoRun, tmp_path: Path) -> None:
+    browser = _browser()
+    browser._chromium()  # skip (or fail in CI) before doing any work
+    assert first_run.exit_code == 0, first_run.output
+    url = first_run.report_path().resolve().as_uri()
+
+    png = tmp_path / "demo-report.png"
+    width, height = browser.WIDTH, browser.HEIGHT
+    browser._run_chromium(
+        tmp_path, "shot", f"--screenshot={png}", f"--window-size={width},{height}", url
+    )
+    shot_w, shot_h, colours = browser._read_png(png)
+    assert (shot_w, shot_h) == (width, height)
+    assert len(colours) >= 8, "the screenshot is (nearly) one flat colour"
+    assert colours.most_common(1)[0][1] / sum(colours.values()) < 0.97
+    # The demo has deliveries, failures and AlimTalk fallbacks: all three series show.
+    for name, _ko, _en, colour in browser.SERIES:
+        assert browser._has_colour(colours, colour), f"no {name} bar ({colour}) on the page"
+
+    dom = browser._run_chromium(tmp_path, "dom", "--dump-dom", url).stdout
+    assert 'id="channel-table"' in dom
+    assert 'id="channel-chart"' in dom
+    assert dom.count('class="bar bar-delivered"') >= 3  # one per channel with traffic
+    for label in ("카카오 알림톡", "앱 푸시", "문자"):
+        assert label in dom, label
