@@ -60,14 +60,18 @@ def receipts_sensor(ums: UmsResource) -> dg.SensorResult | dg.SkipReason:
     description="Launches a customer sync when change files are waiting in the inbox.",
 )
 def customer_files_sensor(ums: UmsResource) -> dg.SensorResult | dg.SkipReason:
-    files = pending_files(ums.settings())
-    if not files:
+    stamps = []
+    for path in pending_files(ums.settings()):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue  # moved by a running sync between the listing and now
+        stamps.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    if not stamps:
         return dg.SkipReason("no change file waiting")
-    fingerprint = hashlib.sha256(
-        "|".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files).encode()
-    ).hexdigest()[:16]
+    fingerprint = hashlib.sha256("|".join(stamps).encode()).hexdigest()[:16]
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=f"customers:{fingerprint}", tags={"files": str(len(files))})
+            dg.RunRequest(run_key=f"customers:{fingerprint}", tags={"files": str(len(stamps))})
         ]
     )

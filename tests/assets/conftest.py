@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -32,7 +32,7 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 @pytest.fixture
-def drop_file(settings: Settings):  # type: ignore[no-untyped-def]
+def drop_file(settings: Settings) -> Callable[[str, bytes], Path]:
     """Deliver a change file the way source systems must: a dot-temp name, then a rename."""
 
     def _drop(name: str, data: bytes) -> Path:

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from reports import daily_partitions, daily_report_schedule
 from sensors import analytics_schedule
+from sensors import sensors as sensors_module
 from sensors.sensors import customer_files_sensor, new_jobs_sensor, receipts_sensor
 from ums_pipelines.definitions import defs
 from ums_pipelines.demo import DEMO_JOB_ID, DEMO_SENDER, ROUTES, register_demo_job
@@ -30,10 +31,10 @@ def _tick(
     instance: dg.DagsterInstance | None = None,
     cursor: str | None = None,
 ) -> dg.SensorResult | dg.SkipReason:
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, resources={"ums": ums}, cursor=cursor, definitions=defs
-    )
-    result = sensor(context)
+    ) as context:
+        result = sensor(context)
     assert isinstance(result, dg.SensorResult | dg.SkipReason)
     return result
 
@@ -112,13 +113,15 @@ def test_new_jobs_sensor_tick_resolves_against_the_dispatch_job(
     register_demo_job(store)
     # A persistent test instance: the tick loads dynamic partitions through its ref, as the
     # daemon's code server does (an ephemeral instance has no ref).
-    with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
             instance=instance,
             instance_ref=instance.get_ref(),
             resources={"ums": ums},
             definitions=defs,
-        )
+        ) as context,
+    ):
         data = new_jobs_sensor.evaluate_tick(context)
 
     [run] = data.run_requests or []
@@ -162,6 +165,24 @@ def test_customer_files_sensor_sees_settled_files_only(
     # Processed files leave the inbox; the sensor goes quiet.
     for path in inbox.glob("*.csv"):
         path.unlink()
+    assert isinstance(_tick(customer_files_sensor, ums), dg.SkipReason)
+
+
+def test_customer_files_sensor_survives_a_file_moved_while_it_looks(
+    ums: UmsResource, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync run may move a file between the sensor's listing and its stat of the file."""
+    inbox = settings.customer_inbox
+    inbox.mkdir(parents=True)
+    (inbox / "cust_001.csv").write_text(HEADER, encoding="utf-8")
+    gone = inbox / "cust_000.csv"  # listed, then moved to processed/ by the running sync
+    listed = [gone, inbox / "cust_001.csv"]
+    monkeypatch.setattr(sensors_module, "pending_files", lambda _settings: listed)
+
+    [run] = _runs(_tick(customer_files_sensor, ums))
+    assert run.tags["files"] == "1"
+
+    listed.pop()  # now both have been taken
     assert isinstance(_tick(customer_files_sensor, ums), dg.SkipReason)
 
 
