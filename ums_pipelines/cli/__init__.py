@@ -51,11 +51,24 @@ def gateway_sim(
         float, typer.Option(help="Share of messages whose receipt fails.")
     ] = 0.03,
     latency_ms: Annotated[int, typer.Option(help="Upper bound of per-request latency.")] = 5,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="JSON object of SimConfig fields (faults, rate_limits, ...);"
+            " its fields win over --failure-rate and --latency-ms.",
+        ),
+    ] = None,
 ) -> None:
     """Run the provider gateway simulator (SMS relay, AlimTalk, FCM v1, SMTP) until Ctrl-C."""
+    import json
+
     from ums_pipelines.gateway_sim import SimConfig, serve_forever
 
-    config = SimConfig(failure_rate=failure_rate, latency_ms=(0, latency_ms))
+    fields = {"failure_rate": failure_rate, "latency_ms": (0, latency_ms)}
+    if config_file is not None:
+        fields |= json.loads(config_file.read_text(encoding="utf-8"))
+    config = SimConfig.model_validate(fields)
     console.print(
         f"gateway simulator on http://{host}:{port} (SMTP {host}:{smtp_port}); Ctrl-C stops it"
     )

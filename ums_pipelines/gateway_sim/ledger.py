@@ -10,21 +10,29 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
+from ums_pipelines.gateway_sim import feed
+from ums_pipelines.gateway_sim.config import SimConfig
+from ums_pipelines.gateway_sim.feed import RateLimit, RateLimited
+from ums_pipelines.gateway_sim.receipt_plan import ReceiptPlan, plan_receipts
 from ums_pipelines.gateway_sim.records import (
     CHANNELS,
     TYPES_BY_CHANNEL,
     AcceptResult,
     ChannelSummary,
     NewMessage,
+    RateWindow,
     Receipt,
     StoredMessage,
 )
 
-__all__ = ["Ledger", "now_ms"]
+__all__ = ["Ledger", "RateLimit", "RateLimited", "now_ms"]
+
+Planner = Callable[[NewMessage, int], ReceiptPlan]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -77,7 +85,10 @@ class Ledger:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.executescript(_SCHEMA)
+        self._conn.executescript(_SCHEMA + feed.EVENTS_SCHEMA)
+        (last,) = self._conn.execute("SELECT MAX(accepted_at) FROM messages").fetchone()
+        self._last_accepted = int(last or 0)
+        self._rate_indexed = False
 
     def close(self) -> None:
         with self._lock:
@@ -94,17 +105,34 @@ class Ledger:
     ) -> None:
         self.close()
 
+    def accept(
+        self,
+        config: SimConfig,
+        records: Sequence[NewMessage],
+        rate_limit: RateLimit | None = None,
+    ) -> list[AcceptResult]:
+        """``accept_many`` with the config's receipt timing: plain, or the event feed."""
+        if config.receipt_faults:
+            planner = partial(plan_receipts, config)
+            return self.accept_many(records, planner=planner, rate_limit=rate_limit)
+        delay = config.receipt_delay_range[0]
+        return self.accept_many(records, receipt_delay_ms=delay, rate_limit=rate_limit)
+
     def accept_many(
         self,
         records: Sequence[NewMessage],
         *,
         receipt_delay_ms: int = 0,
         now: int | None = None,
+        planner: Planner | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> list[AcceptResult]:
         """Record new messages in one transaction; a known client_key is a duplicate.
 
-        ``now`` (epoch ms, default the clock) is the acceptance time; receipts become
-        due ``receipt_delay_ms`` later.
+        ``now`` (epoch ms, default the clock, never behind an earlier acceptance) is the
+        acceptance time; receipts become due ``receipt_delay_ms`` later, or, with a
+        ``planner``, as it plans them into the event feed. With ``rate_limit``, raises
+        ``RateLimited`` and records nothing if the messages do not fit its window.
 
         A duplicate (also within the same call) returns the first message_id and only
         bumps a counter, so retries are visible in the summary but never double-counted.
@@ -112,10 +140,23 @@ class Ledger:
         results: list[AcceptResult] = []
         with self._lock:
             # Taken under the lock so accepted_at never decreases along seq.
-            accepted_at = now_ms() if now is None else now
+            accepted_at = max(now_ms(), self._last_accepted) if now is None else now
             due = accepted_at + receipt_delay_ms
+            if rate_limit is not None and not self._rate_indexed:
+                self._conn.execute(feed.RATE_INDEX)
+                self._rate_indexed = True
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                if rate_limit is not None:
+                    wait = feed.retry_after_ms(
+                        self._conn,
+                        rate_limit.channel,
+                        rate_limit.per_second,
+                        rate_limit.count,
+                        accepted_at,
+                    )
+                    if wait is not None:
+                        raise RateLimited(wait)
                 for r in records:
                     row = self._conn.execute(
                         "SELECT message_id FROM messages WHERE client_key = ?", (r.client_key,)
@@ -128,6 +169,7 @@ class Ledger:
                         )
                         results.append(AcceptResult(r.client_key, str(row[0]), duplicate=True))
                         continue
+                    plan = None if planner is None else planner(r, accepted_at)
                     self._conn.execute(
                         "INSERT INTO messages (client_key, message_id, channel, type, sender,"
                         " recipient, subject, body, accepted_at, outcome, code, reason,"
@@ -145,15 +187,46 @@ class Ledger:
                             r.outcome,
                             r.code,
                             r.reason,
-                            due,
+                            due if plan is None else plan.final_due,
                         ),
                     )
+                    if plan is not None:
+                        feed.insert_events(self._conn, r, plan)
                     results.append(AcceptResult(r.client_key, r.message_id, duplicate=False))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            if now is None:
+                self._last_accepted = accepted_at
         return results
+
+    def event_receipts(
+        self, channel: str, after: int = 0, limit: int = 1000, now: int | None = None
+    ) -> tuple[list[Receipt], int]:
+        """The event feed: receipts published with feed_seq > after, and the next cursor."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                feed.publish_due(self._conn, now_ms() if now is None else now)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            receipts = feed.page(self._conn, channel, after, limit)
+        return receipts, receipts[-1].seq if receipts else after
+
+    def rate(self, channel: str, window_ms: int, key_prefix: str | None = None) -> RateWindow:
+        """The busiest ``window_ms`` of accepted messages of a channel."""
+        with self._lock:
+            return feed.rate_window(self._conn, channel, window_ms, key_prefix)
+
+    def lookup(self, channel: str, keys: Sequence[str]) -> dict[str, StoredMessage]:
+        """The stored messages of a channel with these client keys, by key."""
+        with self._lock:
+            rows = feed.keys_in(self._conn, _COLUMNS, channel, keys)
+        found = [StoredMessage(*row) for row in rows]  # type: ignore[arg-type]
+        return {m.client_key: m for m in found}
 
     def receipts(
         self, channel: str, after: int = 0, limit: int = 1000, now: int | None = None
@@ -189,7 +262,7 @@ class Ledger:
         key_prefix: str | None = None,
     ) -> list[StoredMessage]:
         """Accepted messages with seq > after, in seq order."""
-        where, params = _filters(channel, key_prefix)
+        where, params = feed.filters(channel, key_prefix)
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM messages WHERE seq > ?{where} ORDER BY seq LIMIT ?",  # noqa: S608
@@ -199,7 +272,7 @@ class Ledger:
 
     def summary(self, key_prefix: str | None = None) -> dict[str, ChannelSummary]:
         """Counts per channel; outcomes count whether or not their receipt is due yet."""
-        where, params = _filters(None, key_prefix)
+        where, params = feed.filters(None, key_prefix)
         with self._lock:
             rows = self._conn.execute(
                 "SELECT channel, type, COUNT(*), SUM(outcome = 'delivered'),"  # noqa: S608
@@ -225,17 +298,3 @@ class Ledger:
             entry["duplicates_ignored"] += duplicates
             entry["by_type"][kind] = accepted
         return result
-
-
-def _filters(channel: str | None, key_prefix: str | None) -> tuple[str, tuple[object, ...]]:
-    # Only fixed SQL fragments are concatenated; values always go through parameters.
-    where = ""
-    params: tuple[object, ...] = ()
-    if channel is not None:
-        where += " AND channel = ?"
-        params += (channel,)
-    if key_prefix:
-        # substr rather than LIKE: keys may contain % and _ and need no escaping this way.
-        where += " AND substr(client_key, 1, ?) = ?"
-        params += (len(key_prefix), key_prefix)
-    return where, params

@@ -12,6 +12,7 @@ __all__ = [
     "Channel",
     "ChannelSummary",
     "NewMessage",
+    "RateWindow",
     "Receipt",
     "StoredMessage",
 ]
@@ -81,6 +82,18 @@ class Receipt:
     code: str | None
     reason: str | None
     at: int
+    stage: str = "handset"
+
+
+@dataclass(frozen=True, slots=True)
+class RateWindow:
+    """Accepted messages over time: the busiest window of a given length (epoch ms)."""
+
+    total: int
+    max_in_window: int
+    window_start: int | None
+    first: int | None
+    last: int | None
 
 
 class ChannelSummary(TypedDict):

@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 
 from ums_pipelines.gateway_sim.app import create_app
 from ums_pipelines.gateway_sim.config import SimConfig
+from ums_pipelines.gateway_sim.faults import Connections
 from ums_pipelines.gateway_sim.ledger import Ledger
 from ums_pipelines.gateway_sim.smtp import LedgerSmtpHandler
 
@@ -99,10 +100,13 @@ class GatewaySimulator:
             http_sock.close()
             raise
         self._ports = (http_sock.getsockname()[1], smtp_sock.getsockname()[1])
-        app = create_app(self.config, self.ledger)
+        connections = Connections()
+        app = create_app(self.config, self.ledger, connections)
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
+                # uvicorn's own protocol, tracking transports so a request can be reset.
+                http=connections.protocol_class(),
                 log_level="warning",
                 access_log=False,
                 # Leave the host application's logging configuration alone.

@@ -72,9 +72,7 @@ class LedgerSmtpHandler:
             code=outcome.code,
             reason=outcome.reason,
         )
-        (result,) = await asyncio.to_thread(
-            self.ledger.accept_many, [record], receipt_delay_ms=self.config.receipt_delay_ms
-        )
+        (result,) = await asyncio.to_thread(self.ledger.accept, self.config, [record])
         log.debug("email %s", "duplicate" if result.duplicate else "accepted")
         # A duplicate is answered like the original so a retrying client stops retrying.
         return f"250 2.0.0 Ok: queued as {result.message_id}"

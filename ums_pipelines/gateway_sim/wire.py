@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ums_pipelines.gateway_sim.records import Receipt, StoredMessage
+from ums_pipelines.gateway_sim.records import RateWindow, Receipt, StoredMessage
 
 __all__ = [
     "MAX_PAGE",
@@ -20,14 +20,17 @@ __all__ = [
     "PushRequest",
     "SmsBatch",
     "SmsMessage",
+    "StatusQuery",
     "batch_result",
     "error_field",
     "fcm_error",
     "has_bearer",
     "iso_time",
     "page_params",
+    "rate_json",
     "receipt_json",
     "relay_error",
+    "status_json",
     "stored_json",
 ]
 
@@ -66,6 +69,10 @@ class AlimTalkBatch(_Wire):
     messages: list[AlimTalkMessage] = Field(min_length=1)
 
 
+class StatusQuery(_Wire):
+    client_keys: list[str] = Field(alias="clientKeys", min_length=1, max_length=1000)
+
+
 class PushNotification(_Wire):
     title: str | None = None
     body: str | None = None
@@ -94,7 +101,13 @@ def error_field(exc: ValidationError) -> tuple[str, str]:
     return field or "body", first["msg"]
 
 
-def relay_error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+def relay_error(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    retry_after: int | None = None,
+) -> JSONResponse:
     """Error body of the SMS relay and the AlimTalk gateway (and the simulator's own APIs)."""
     error: dict[str, Any] = {"code": code, "message": message}
     if field is not None:
@@ -102,11 +115,17 @@ def relay_error(status: int, code: str, message: str, field: str | None = None) 
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "1"}
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after)}
     return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
 def fcm_error(
-    status: int, fcm_status: str, message: str, error_code: str | None = None
+    status: int,
+    fcm_status: str,
+    message: str,
+    error_code: str | None = None,
+    retry_after: int | None = None,
 ) -> JSONResponse:
     """Error body in the shape of FCM HTTP v1 (google.rpc.Status)."""
     error: dict[str, Any] = {"code": status, "message": message, "status": fcm_status}
@@ -118,6 +137,8 @@ def fcm_error(
             }
         ]
     headers = {"Retry-After": "1"} if status == 503 else None
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after)}
     return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
@@ -185,10 +206,57 @@ def receipt_json(r: Receipt) -> dict[str, Any]:
         "messageId": r.message_id,
         "channel": r.channel,
         "type": r.type,
-        # Only the final (handset) stage is simulated so far.
-        "stage": "handset",
+        # Only "handset", unless SimConfig.receipt_stages adds relay and carrier.
+        "stage": r.stage,
         "status": r.status,
         "code": r.code,
         "reason": r.reason,
         "at": iso_time(r.at),
+    }
+
+
+def status_json(key: str, m: StoredMessage | None, now: int) -> dict[str, Any]:
+    """A message's current status: unknown (never accepted), pending, or its outcome.
+
+    The outcome shows once it is due (its handset receipt's time), whether or not
+    that receipt was lost from the feed.
+    """
+    if m is None:
+        return {
+            "clientKey": key,
+            "messageId": None,
+            "channel": None,
+            "type": None,
+            "status": "unknown",
+            "code": None,
+            "reason": None,
+            "acceptedAt": None,
+            "doneAt": None,
+        }
+    done = m.receipt_due_at <= now
+    return {
+        "clientKey": key,
+        "messageId": m.message_id,
+        "channel": m.channel,
+        "type": m.type,
+        "status": m.outcome if done else "pending",
+        "code": m.code if done else None,
+        "reason": m.reason if done else None,
+        "acceptedAt": iso_time(m.accepted_at),
+        "doneAt": iso_time(m.receipt_due_at) if done else None,
+    }
+
+
+def rate_json(channel: str, window_ms: int, w: RateWindow) -> dict[str, Any]:
+    def both(name: str, value: int | None) -> dict[str, Any]:
+        return {name: None if value is None else iso_time(value), f"{name}Ms": value}
+
+    return {
+        "channel": channel,
+        "windowMs": window_ms,
+        "total": w.total,
+        "maxInWindow": w.max_in_window,
+        **both("windowStart", w.window_start),
+        **both("firstAcceptedAt", w.first),
+        **both("lastAcceptedAt", w.last),
     }
