@@ -52,7 +52,13 @@ def materialize_selection(
 ) -> dg.ExecuteInProcessResult:
     """Run part of the asset graph in-process (one run, no per-step process cost)."""
     graph = [*(defs.assets or []), *(defs.asset_checks or [])]
-    if partition_key is not None and "job_dispatch" in selection:
+    per_job = {
+        spec.key.to_user_string()
+        for spec in defs.resolve_all_asset_specs()
+        if spec.partitions_def == jobs_partitions
+    }
+    if partition_key is not None and per_job & set(selection):
+        # Any per-job asset (job_targets alone too) needs the job's partition to exist.
         instance.add_dynamic_partitions(jobs_partitions.name or "jobs", [partition_key])
     return dg.materialize(
         graph,  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from assets.dispatch import (
     messages_terminal_or_in_flight,
     no_duplicate_idempotency_keys,
 )
+from ums_pipelines.definitions import materialize_selection
 from ums_pipelines.demo import DEMO_SENDER, ROUTES, ledger_by_type, ledger_summary
 from ums_pipelines.gateway_sim import GatewaySimulator
 from ums_pipelines.jobs import register_job
@@ -285,3 +286,22 @@ def test_checks_in_a_partitioned_run_look_at_their_own_job_only(
     assert checks["no_duplicate_idempotency_keys"].passed
     # The store as a whole is not clean, and an unpartitioned check says so.
     assert not _run_checks(ums_sim)["messages_terminal_or_in_flight"].passed
+
+
+def test_materialize_selection_adds_the_job_partition_for_targets_alone(
+    ums: UmsResource,
+    store: Store,
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    scenario: ModuleType,
+) -> None:
+    """The CLI's helper: freezing a new job's targets without dispatching it."""
+    job_id = scenario.register_small_job(store, settings, customers=12)
+
+    result = materialize_selection(instance, ums, ["job_targets"], job_id)
+
+    assert result.success
+    assert _meta(result, "job_targets")["targets"] > 0
+    assert result.asset_materializations_for_node("job_dispatch") == []
+    assert job_id in instance.get_dynamic_partitions("jobs")
+    assert _outbox(store, job_id) == []  # nothing enqueued, nothing sent
