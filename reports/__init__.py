@@ -50,13 +50,18 @@ daily_report_job = dg.define_asset_job(
     execution_timezone="Asia/Seoul",
     description="07:00 Korea time: the report of the day that just ended.",
 )
-def daily_report_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def daily_report_schedule(
+    context: dg.ScheduleEvaluationContext,
+) -> dg.RunRequest | dg.SkipReason:
     # Today's partition also exists (end_offset=1) for "today so far" views; the
     # schedule always reports the finished day.
     scheduled = context.scheduled_execution_time
     assert scheduled is not None
-    day = (scheduled.astimezone(ZoneInfo("Asia/Seoul")).date() - timedelta(days=1)).isoformat()
-    return dg.RunRequest(run_key=f"daily-report:{day}", partition_key=day)
+    day = scheduled.astimezone(ZoneInfo("Asia/Seoul")).date() - timedelta(days=1)
+    if day < daily_partitions.start.date():
+        # The first morning has no finished day to report (and no partition for it).
+        return dg.SkipReason(f"{day.isoformat()} is before the first report day")
+    return dg.RunRequest(run_key=f"daily-report:{day.isoformat()}", partition_key=day.isoformat())
 
 
 defs = dg.Definitions(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -272,6 +272,24 @@ def test_daily_report_schedule_tick_resolves_its_partition() -> None:
     [request] = data.run_requests or []
     assert request.partition_key == "2026-03-09"
     assert request.tags.get("dagster/partition") == "2026-03-09"
+
+
+def test_daily_report_schedule_skips_the_morning_of_its_first_day() -> None:
+    first = daily_partitions.start.astimezone(KST).date()
+    scheduled = datetime(first.year, first.month, first.day, 7, 0, tzinfo=KST)
+    context = dg.build_schedule_context(
+        scheduled_execution_time=scheduled, repository_def=defs.get_repository_def()
+    )
+
+    data = daily_report_schedule.evaluate_tick(context)
+
+    assert not data.run_requests
+    assert data.skip_message and "before the first report day" in data.skip_message
+
+    # The next morning reports the first day.
+    context = dg.build_schedule_context(scheduled_execution_time=scheduled + timedelta(days=1))
+    request = daily_report_schedule(context)
+    assert isinstance(request, dg.RunRequest) and request.partition_key == first.isoformat()
 
 
 def test_schedules_run_on_korea_time() -> None:
