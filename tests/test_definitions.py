@@ -179,3 +179,21 @@ def test_every_asset_and_sensor_needs_only_the_ums_resource() -> None:
         assert assets_def.required_resource_keys - {"io_manager"} <= {"ums"}, assets_def.key
     for sensor in repo.sensor_defs:
         assert sensor.required_resource_keys <= {"ums"}, sensor.name
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        str(p.relative_to(REPO_ROOT))
+        for p in [
+            *(REPO_ROOT / "assets").glob("*.py"),
+            *(REPO_ROOT / "sensors").glob("*.py"),
+            REPO_ROOT / "reports" / "__init__.py",
+        ]
+    ),
+)
+def test_definition_modules_keep_runtime_annotations(module: str) -> None:
+    # Dagster reads the annotations of asset/sensor functions (context and resource types)
+    # at definition time; postponed (string) annotations break that.
+    source = (REPO_ROOT / module).read_text(encoding="utf-8")
+    assert "from __future__ import annotations" not in source, module
