@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from assets.partitions import jobs_partitions
 from ums_pipelines.dispatch.compose import idempotency_key
-from ums_pipelines.dispatch.outbox import enqueue_job
 from ums_pipelines.dispatch.receipts import poll_receipts
 from ums_pipelines.dispatch.runner import Dispatcher
 from ums_pipelines.lanes import TERMINAL_STATES
@@ -61,11 +60,6 @@ def job_dispatch(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.Mate
     job_id = context.partition_key
     settings = ums.settings()
     with ums.open_store() as store:
-        enqueued = enqueue_job(store, settings, job_id)
-        context.log.info(
-            f"job {job_id}: {enqueued.created} outbox rows written, "
-            f"{enqueued.already_queued} already there"
-        )
         result = asyncio.run(
             Dispatcher(store, settings, owner=f"run-{context.run.run_id[:8]}").run_job(job_id)
         )
@@ -73,9 +67,9 @@ def job_dispatch(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.Mate
         context.log.warning(f"job {job_id}: {result.in_flight} messages still in flight")
     return dg.MaterializeResult(
         metadata={
-            "outbox_rows_created": enqueued.created,
-            "outbox_rows_existing": enqueued.already_queued,
-            "render_failures": enqueued.render_failed,
+            "status": result.status,
+            "leases_lost_to_other_senders": result.lost_leases,
+            "retries_by_code": result.retries,
             "accepted_by_channel": result.submitted,
             "states": result.states,
             "terminal": result.terminal,

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
-__all__ = ["CHANNELS", "TERMINAL_STATES", "Lane", "Purpose"]
+__all__ = [
+    "CHANNELS",
+    "CHANNEL_RANK",
+    "EXPRESS_MAX_PRIORITY",
+    "TERMINAL_STATES",
+    "Lane",
+    "Purpose",
+    "lane_of",
+    "message_priority",
+]
 
 CHANNELS = ("sms", "alimtalk", "push", "email")
 TERMINAL_STATES = frozenset({"delivered", "failed", "expired", "cancelled"})
+
+# Within a lane the channel orders too: an OTP by SMS outranks the same OTP by e-mail,
+# whose recipient reads it minutes later anyway.
+CHANNEL_RANK = {"sms": 0, "push": 1, "alimtalk": 2, "rcs": 3, "email": 6, "dm": 9}
 
 
 class Lane(IntEnum):
@@ -27,3 +40,17 @@ class Purpose(StrEnum):
     def consent_key(self) -> str:
         """Consent purposes stored per customer; authentication needs no marketing consent."""
         return {"informational": "info", "advertising": "ad", "auth": "info"}[self.value]
+
+
+def message_priority(lane: int, channel: str) -> int:
+    """Outbox priority (lower is served first): the lane decides, the channel breaks ties."""
+    return int(lane) * 10 + CHANNEL_RANK.get(channel, 5)
+
+
+def lane_of(priority: int) -> Lane:
+    return Lane(min(max(priority // 10, 0), int(Lane.MARKETING)))
+
+
+# Urgent, authentication and transactional messages: served by express senders that
+# never wait behind a bulk batch.
+EXPRESS_MAX_PRIORITY = message_priority(Lane.TRANSACTIONAL, "dm")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 from sqlalchemy import select
@@ -15,7 +16,14 @@ from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
 from ums_pipelines.store.models import Consent, Customer, Job
 
-__all__ = ["TargetResult", "contact_for", "extract_targets", "read_targets", "targets_path"]
+__all__ = [
+    "Recipient",
+    "TargetResult",
+    "contact_for",
+    "extract_targets",
+    "read_targets",
+    "targets_path",
+]
 
 
 @dataclass
@@ -32,7 +40,24 @@ def targets_path(settings: Settings, job_id: str) -> Path:
     return settings.targets_dir / f"{job_id}.parquet"
 
 
-def contact_for(customer: Customer, channel: str) -> str | None:
+class Recipient(Protocol):
+    """What sending needs of a customer: an ORM ``Customer`` or a Core row both fit."""
+
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def branch(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def push_token(self) -> str | None: ...
+
+
+def contact_for(customer: Recipient, channel: str) -> str | None:
     """The address a channel needs; AlimTalk reaches the KakaoTalk account of the mobile."""
     if channel in ("sms", "alimtalk"):
         return customer.phone

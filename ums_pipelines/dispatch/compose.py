@@ -5,14 +5,23 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ums_pipelines.channels.encoding import NotEncodable, sms_type_for
 from ums_pipelines.jobs import ChannelVariant
-from ums_pipelines.store.models import Customer, Job, Message
-from ums_pipelines.targets import contact_for
+from ums_pipelines.lanes import message_priority
+from ums_pipelines.store.models import Job, Message
+from ums_pipelines.targets import Recipient, contact_for
 from ums_pipelines.templates import TemplateError, render
 
-__all__ = ["PROVIDERS", "Composed", "compose", "idempotency_key"]
+__all__ = [
+    "PROVIDERS",
+    "Composed",
+    "Recipient",
+    "compose",
+    "compose_row",
+    "idempotency_key",
+]
 
 # Provider per channel; issue-level routing across several providers comes later.
 PROVIDERS = {"sms": "sim-sms", "alimtalk": "sim-kakao", "push": "sim-fcm", "email": "sim-smtp"}
@@ -32,17 +41,20 @@ class Composed:
     error: str | None
 
 
-def compose(
+def compose_row(
     job: Job,
     variant: ChannelVariant,
-    customer: Customer,
+    customer: Recipient,
     chain: list[str],
     leg: int,
     now: datetime,
     today: str,
     parent_id: int | None = None,
-) -> Composed:
-    """Render one leg; a render or encoding failure becomes a failed row, never a lost one."""
+) -> tuple[dict[str, Any], str | None]:
+    """Render one leg into outbox column values (no ORM object: bulk jobs insert millions).
+
+    A render or encoding failure becomes a failed row, never a lost one.
+    """
     channel = chain[leg]
     variables = {
         "name": customer.name or "고객",
@@ -70,31 +82,51 @@ def compose(
             message_type = sms_type_for(body, subject)
     except (TemplateError, NotEncodable, ValueError) as exc:
         error = str(exc)
-    message = Message(
-        idempotency_key=idempotency_key(job.job_id, customer.customer_id, leg),
-        job_id=job.job_id,
-        customer_id=customer.customer_id,
-        channel=channel,
-        message_type=message_type,
-        provider=PROVIDERS[channel],
-        leg=leg,
-        chain=list(chain),
-        parent_id=parent_id,
-        priority=job.priority,
-        recipient=contact_for(customer, channel) or "",
-        sender=job.sender_number,
-        provider_template_code=variant.provider_template_code,
-        subject=subject,
-        body=body,
-        html_body=html,
-        state="failed" if error else "queued",
-        not_before=job.not_before,
-        expires_at=job.expires_at,
-        attempts=0,
-        error_code="E-RENDER" if error else None,
-        error_reason=error,
-        created_at=now,
-        updated_at=now,
-        completed_at=now if error else None,
-    )
-    return Composed(message, error)
+    row = {
+        "idempotency_key": idempotency_key(job.job_id, customer.customer_id, leg),
+        "job_id": job.job_id,
+        "customer_id": customer.customer_id,
+        "channel": channel,
+        "message_type": message_type,
+        "provider": PROVIDERS[channel],
+        "leg": leg,
+        "chain": list(chain),
+        "parent_id": parent_id,
+        "next_leg_id": None,
+        "priority": message_priority(job.priority, channel),
+        "recipient": contact_for(customer, channel) or "",
+        "sender": job.sender_number,
+        "provider_template_code": variant.provider_template_code,
+        "subject": subject,
+        "body": body,
+        "html_body": html,
+        "state": "failed" if error else "queued",
+        "not_before": job.not_before,
+        "expires_at": job.expires_at,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "attempts": 0,
+        "provider_message_id": None,
+        "error_code": "E-RENDER" if error else None,
+        "error_reason": error,
+        "created_at": now,
+        "updated_at": now,
+        "submitted_at": None,
+        "completed_at": now if error else None,
+    }
+    return row, error
+
+
+def compose(
+    job: Job,
+    variant: ChannelVariant,
+    customer: Recipient,
+    chain: list[str],
+    leg: int,
+    now: datetime,
+    today: str,
+    parent_id: int | None = None,
+) -> Composed:
+    """One leg as an ORM row, for the paths that create a handful (fallback, real time)."""
+    row, error = compose_row(job, variant, customer, chain, leg, now, today, parent_id)
+    return Composed(Message(**row), error)

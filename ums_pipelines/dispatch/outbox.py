@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ums_pipelines.dispatch.claims import Claimed, claim_rows, reap_expired
 from ums_pipelines.dispatch.compose import compose
+from ums_pipelines.dispatch.record import MAX_ATTEMPTS, RecordStats, SendOutcome, record_results
 from ums_pipelines.jobs import template_variants
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
@@ -17,6 +19,7 @@ from ums_pipelines.store.models import Customer, DeliveryEvent, Job, Message
 from ums_pipelines.targets import read_targets
 
 __all__ = [
+    "MAX_ATTEMPTS",
     "Claimed",
     "EnqueueResult",
     "SendOutcome",
@@ -26,42 +29,12 @@ __all__ = [
     "record_outcomes",
 ]
 
-MAX_ATTEMPTS = 5
-
 
 @dataclass(frozen=True)
 class EnqueueResult:
     created: int
     already_queued: int
     render_failed: int
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A snapshot of a claimed row: senders work on these, not on live ORM objects."""
-
-    id: int
-    idempotency_key: str
-    channel: str
-    message_type: str
-    recipient: str
-    sender: str | None
-    provider_template_code: str | None
-    subject: str | None
-    body: str
-    html_body: str | None
-    attempts: int
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    message_id: int
-    status: str  # accepted | rejected | retry
-    provider_message_id: str | None = None
-    code: str | None = None
-    reason: str | None = None
-    fall_back: bool = True
-    retry_after: float | None = None
 
 
 def _today(settings: Settings, now: datetime) -> str:
@@ -125,41 +98,8 @@ def claim(
 ) -> list[Claimed]:
     """Claim queued rows, highest lane first; expired leases of crashed senders are reclaimable."""
     now = utcnow()
-    claimable = or_(
-        and_(
-            Message.state == "queued",
-            or_(Message.not_before.is_(None), Message.not_before <= now),
-        ),
-        and_(Message.state == "claimed", Message.lease_expires_at < now),
-    )
-    query = select(Message).where(Message.channel == channel, claimable)
-    if job_id is not None:
-        query = query.where(Message.job_id == job_id)
-    query = query.order_by(Message.priority, Message.id).limit(limit)
-    rows = session.scalars(query.with_for_update(skip_locked=True)).all()
-    claimed = []
-    for m in rows:
-        m.state = "claimed"
-        m.lease_owner = owner
-        m.lease_expires_at = now + lease
-        m.attempts += 1
-        m.updated_at = now
-        claimed.append(
-            Claimed(
-                m.id,
-                m.idempotency_key,
-                m.channel,
-                m.message_type,
-                m.recipient,
-                m.sender,
-                m.provider_template_code,
-                m.subject,
-                m.body,
-                m.html_body,
-                m.attempts,
-            )
-        )
-    return claimed
+    reap_expired(session, now, job_id)
+    return claim_rows(session, channel, owner, limit, lease, now, job_id=job_id)
 
 
 def _event(message: Message, stage: str, status: str, code: str | None, detail: str | None) -> None:
@@ -212,39 +152,9 @@ def fall_back(session: Session, settings: Settings, message: Message) -> Message
 
 def record_outcomes(
     session: Session, settings: Settings, owner: str, outcomes: Iterable[SendOutcome]
-) -> None:
+) -> RecordStats:
     """Record what the provider answered; only the lease holder may record (no double writes)."""
-    by_id = {o.message_id: o for o in outcomes}
-    if not by_id:
-        return
-    rows: Sequence[Message] = session.scalars(
-        select(Message).where(Message.id.in_(by_id), Message.lease_owner == owner)
-    ).all()
-    now = utcnow()
-    for m in rows:
-        if m.state != "claimed":
-            continue
-        o = by_id[m.id]
-        m.lease_owner = None
-        m.lease_expires_at = None
-        if o.status == "accepted":
-            m.state = "accepted"
-            m.provider_message_id = o.provider_message_id
-            m.submitted_at = m.submitted_at or now
-            _event(m, "relay", "accepted", o.code, None)
-        elif o.status == "retry" and m.attempts < MAX_ATTEMPTS:
-            m.state = "queued"
-            backoff = o.retry_after if o.retry_after is not None else 2 ** min(m.attempts, 6)
-            m.not_before = now + timedelta(seconds=backoff)
-            m.error_code, m.error_reason = o.code, o.reason
-            _event(m, "relay", "retry", o.code, o.reason)
-        else:
-            m.state = "failed"
-            m.error_code, m.error_reason = o.code, o.reason
-            m.completed_at = now
-            _event(m, "relay", "rejected", o.code, o.reason)
-            if o.fall_back:
-                fall_back(session, settings, m)
+    return record_results(session, settings, owner, list(outcomes), utcnow())
 
 
 def release_stale(session: Session, job_id: str) -> int:

@@ -86,6 +86,9 @@ def apply_receipts(
             result.applied += 1
             if m.state in TERMINAL_STATES:
                 continue
+            # A receipt proves the provider accepted it, even if the sender died before
+            # it could record that (the row is still claimed by the dead sender).
+            m.submitted_at = m.submitted_at or now
             m.updated_at = now
             if status == "delivered":
                 m.state = "delivered"

@@ -1,8 +1,17 @@
-"""Parallel channel senders for one job, run until every message of the job is terminal."""
+"""Parallel channel senders for one bulk job, run until every message of the job is terminal.
+
+A producer claims the job's splits and writes them to the outbox already claimed; per
+channel, ``adapter.concurrency`` senders take those batches (or, between them, claim
+the job's queued rows: retries, fallback legs, rows of dead senders) and send them under
+the provider's shared rate limit and circuit breaker. A housekeeping loop renews this
+process's leases, reaps dead ones, stops what missed the send window, polls receipts,
+times out legs and notices pause/cancel. Several processes may run the same job at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import Counter
@@ -11,26 +20,26 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import func, select
+import polars as pl
 
-from ums_pipelines import audit
-from ums_pipelines.channels.providers import (
-    AlimTalkAdapter,
-    FcmAdapter,
-    ProviderAdapter,
-    SmsRelayAdapter,
-    SmtpAdapter,
-)
-from ums_pipelines.dispatch.outbox import Claimed, SendOutcome, claim, record_outcomes
+from ums_pipelines.channels.providers import ProviderAdapter, build_adapters, make_client
+from ums_pipelines.dispatch import housekeeping as hk
+from ums_pipelines.dispatch.breaker import CircuitBreaker
+from ums_pipelines.dispatch.bulk import ChunkWork, claim_chunk, materialize_chunk, plan_chunks
+from ums_pipelines.dispatch.claims import Claimed, claim_rows, reap_expired
+from ums_pipelines.dispatch.compose import PROVIDERS
+from ums_pipelines.dispatch.ratelimit import SharedRateLimiter
 from ums_pipelines.dispatch.receipts import poll_receipts
+from ums_pipelines.dispatch.record import RecordStats, SendOutcome, record_results
 from ums_pipelines.lanes import CHANNELS, TERMINAL_STATES
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
-from ums_pipelines.store.models import Job, Message
+from ums_pipelines.targets import read_targets
 
 __all__ = ["DispatchResult", "Dispatcher", "build_adapters", "job_state_counts"]
 
 Progress = Callable[[str, int], None]
+job_state_counts = hk.job_state_counts
 
 
 @dataclass
@@ -40,31 +49,14 @@ class DispatchResult:
     states: dict[str, int] = field(default_factory=dict)
     rounds: int = 0
     terminal: bool = False
+    status: str = ""
     seconds: float = 0.0
+    lost_leases: int = 0
+    retries: dict[str, int] = field(default_factory=dict)
 
     @property
     def in_flight(self) -> int:
         return sum(n for s, n in self.states.items() if s not in TERMINAL_STATES)
-
-
-def build_adapters(client: httpx.AsyncClient, settings: Settings) -> dict[str, ProviderAdapter]:
-    url, token = settings.gateway_url, settings.gateway_token
-    return {
-        "sms": SmsRelayAdapter(client, url, token),
-        "alimtalk": AlimTalkAdapter(client, url, token, sender_key="ums-bank"),
-        "push": FcmAdapter(client, url, token, project="ums-bank"),
-        "email": SmtpAdapter(settings.smtp_host, settings.smtp_port, "noreply@bank.example"),
-    }
-
-
-def job_state_counts(store: Store, job_id: str) -> dict[str, int]:
-    with store.session() as session:
-        rows = session.execute(
-            select(Message.state, func.count())
-            .where(Message.job_id == job_id)
-            .group_by(Message.state)
-        ).all()
-    return {state: int(n) for state, n in rows}
 
 
 class Dispatcher:
@@ -73,79 +65,205 @@ class Dispatcher:
         store: Store,
         settings: Settings,
         owner: str | None = None,
-        lease: timedelta = timedelta(seconds=120),
+        lease: timedelta = timedelta(seconds=60),
+        limiter: SharedRateLimiter | None = None,
+        breaker: CircuitBreaker | None = None,
+        tick: float = 0.25,
     ) -> None:
         self.store = store
         self.settings = settings
         self.owner = owner or f"dispatch-{uuid.uuid4().hex[:12]}"
         self.lease = lease
+        self.limiter = limiter or SharedRateLimiter(store)
+        self.breaker = breaker or CircuitBreaker(store)
+        self.tick = tick
+        self._stop = asyncio.Event()
+        self._sent: Counter[str] = Counter()
+        self._stats = RecordStats()
 
-    async def _worker(
+    # -- the hot path -------------------------------------------------------------------
+
+    async def _produce(
+        self, job_id: str, queues: dict[str, asyncio.Queue[list[Claimed]]], sizes: dict[str, int]
+    ) -> None:
+        frame: pl.DataFrame = await asyncio.to_thread(read_targets, self.settings, job_id)
+        while not self._stop.is_set():
+            chunk = await asyncio.to_thread(self._claim_chunk, job_id)
+            if chunk is None:
+                if await asyncio.to_thread(hk.chunks_left, self.store, job_id) == 0:
+                    return
+                # Another sender holds a split; if it dies, its lease ends and we take it.
+                await asyncio.sleep(self.tick)
+                continue
+            claimed = await asyncio.to_thread(
+                materialize_chunk,
+                self.store,
+                self.settings,
+                job_id,
+                chunk,
+                self.owner,
+                self.lease,
+                frame,
+            )
+            by_channel: dict[str, list[Claimed]] = {}
+            for c in claimed:
+                by_channel.setdefault(c.channel, []).append(c)
+            for channel, rows in by_channel.items():
+                size = sizes[channel]
+                for start in range(0, len(rows), size):
+                    await queues[channel].put(rows[start : start + size])
+
+    def _claim_chunk(self, job_id: str) -> ChunkWork | None:
+        with self.store.session() as session:
+            return claim_chunk(session, job_id, self.owner, self.lease, utcnow())
+
+    async def _sender(
         self,
         channel: str,
         adapter: ProviderAdapter,
         job_id: str,
-        sent: Counter[str],
+        queue: asyncio.Queue[list[Claimed]],
         progress: Progress | None,
     ) -> None:
-        while True:
-            batch = await asyncio.to_thread(self._claim, channel, adapter.batch_size, job_id)
+        provider = PROVIDERS[channel]
+        while not self._stop.is_set():
+            try:
+                batch = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                batch = await asyncio.to_thread(self._sweep, channel, adapter.batch_size, job_id)
+                if not batch:
+                    with contextlib.suppress(TimeoutError):
+                        batch = await asyncio.wait_for(queue.get(), self.tick)
             if not batch:
-                return
-            outcomes = await adapter.send(batch)
-            await asyncio.to_thread(self._record, outcomes)
-            accepted = sum(o.status == "accepted" for o in outcomes)
-            sent[channel] += accepted
+                continue
+            await self._send(provider, adapter, batch)
             if progress:
-                progress(channel, len(outcomes))
+                progress(channel, len(batch))
 
-    def _claim(self, channel: str, limit: int, job_id: str) -> list[Claimed]:
+    def _sweep(self, channel: str, limit: int, job_id: str) -> list[Claimed]:
         with self.store.session() as session:
-            return list(claim(session, channel, self.owner, limit, self.lease, job_id))
+            return claim_rows(
+                session, channel, self.owner, limit, self.lease, utcnow(), job_id=job_id
+            )
 
-    def _record(self, outcomes: list[SendOutcome]) -> None:
+    async def _send(self, provider: str, adapter: ProviderAdapter, batch: list[Claimed]) -> None:
+        while batch:
+            if not await asyncio.to_thread(self.breaker.allow, provider):
+                # The provider is down: hand the rows back rather than burn attempts.
+                await asyncio.to_thread(hk.release, self.store, [c.id for c in batch], self.owner)
+                await asyncio.sleep(self.tick * 4)
+                return
+            grant = await asyncio.to_thread(self.limiter.acquire, provider, len(batch))
+            if grant.granted == 0:
+                await asyncio.sleep(max(grant.wait_s, 0.001))
+                continue
+            part, batch = batch[: grant.granted], batch[grant.granted :]
+            outcomes = await adapter.send(part)
+            await asyncio.to_thread(self._record, provider, outcomes)
+
+    def _record(self, provider: str, outcomes: list[SendOutcome]) -> None:
+        busy = [o.retry_after for o in outcomes if o.code in ("HTTP-429",)]
+        if busy:
+            self.limiter.penalize(provider, max((r or 0.0) for r in busy))
+        transport = all(o.status == "retry" for o in outcomes) and outcomes
+        self.breaker.record(provider, not transport)
         with self.store.session() as session:
-            record_outcomes(session, self.settings, self.owner, outcomes)
+            stats = record_results(
+                session,
+                self.settings,
+                self.owner,
+                outcomes,
+                utcnow(),
+                leg_timeout=self._leg_timeout,
+            )
+        self._sent[provider] += stats.accepted
+        self._stats.lost_lease += stats.lost_lease
+        for code, n in stats.retry_codes.items():
+            self._stats.retry_codes[code] = self._stats.retry_codes.get(code, 0) + n
+
+    # -- orchestration ------------------------------------------------------------------
 
     async def run_job(
-        self, job_id: str, deadline_seconds: float = 900.0, progress: Progress | None = None
+        self,
+        job_id: str,
+        deadline_seconds: float = 3600.0,
+        progress: Progress | None = None,
+        client: httpx.AsyncClient | None = None,
     ) -> DispatchResult:
         started = time.monotonic()
+        self._stop = asyncio.Event()
         result = DispatchResult(job_id)
-        sent: Counter[str] = Counter()
-        limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
-        async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
-            adapters = build_adapters(client, self.settings)
-            while True:
-                result.rounds += 1
-                await asyncio.gather(
-                    *(
-                        self._worker(channel, adapters[channel], job_id, sent, progress)
-                        for channel in CHANNELS
-                        for _ in range(adapters[channel].concurrency)
-                    )
-                )
-                receipts = await poll_receipts(self.store, self.settings, client)
-                result.states = await asyncio.to_thread(job_state_counts, self.store, job_id)
-                if result.in_flight == 0:
-                    result.terminal = True
-                    break
-                if time.monotonic() - started > deadline_seconds:
-                    break
-                if receipts.applied == 0:
-                    # Waiting for receipts or for retry back-off; polling harder gains nothing.
-                    await asyncio.sleep(0.2)
-        result.submitted = dict(sent)
+        await asyncio.to_thread(plan_chunks, self.store, job_id)
+        self._leg_timeout = await asyncio.to_thread(hk.leg_timeout, self.store, job_id)
+        own_client = client is None
+        http = client or make_client()
+        try:
+            adapters = build_adapters(http, self.settings)
+            queues = {c: asyncio.Queue[list[Claimed]](maxsize=2) for c in CHANNELS}
+            sizes = {c: adapters[c].batch_size for c in CHANNELS}
+            tasks = [asyncio.create_task(self._produce(job_id, queues, sizes))]
+            tasks += [
+                asyncio.create_task(self._sender(c, adapters[c], job_id, queues[c], progress))
+                for c in CHANNELS
+                for _ in range(adapters[c].concurrency)
+            ]
+            result.status = await self._housekeep(
+                job_id, http, result, tasks[0], started, deadline_seconds
+            )
+            self._stop.set()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            # Rows still held in memory go back to the queue for whoever runs next.
+            await asyncio.to_thread(hk.release_owner, self.store, self.owner)
+        finally:
+            if own_client:
+                await http.aclose()
+        result.states = await asyncio.to_thread(job_state_counts, self.store, job_id)
+        result.terminal = result.status == "done"
+        result.submitted = {
+            c: self._sent[PROVIDERS[c]] for c in CHANNELS if self._sent[PROVIDERS[c]]
+        }
+        result.lost_leases = self._stats.lost_lease
+        result.retries = dict(self._stats.retry_codes)
         result.seconds = time.monotonic() - started
-        if result.terminal:
-            await asyncio.to_thread(self._finish, job_id, result)
         return result
 
-    def _finish(self, job_id: str, result: DispatchResult) -> None:
+    async def _housekeep(
+        self,
+        job_id: str,
+        client: httpx.AsyncClient,
+        result: DispatchResult,
+        producer: asyncio.Task[None],
+        started: float,
+        deadline_seconds: float,
+    ) -> str:
+        renewed = time.monotonic()
+        while True:
+            result.rounds += 1
+            if producer.done() and producer.exception() is not None:
+                raise producer.exception()  # type: ignore[misc]
+            if time.monotonic() - renewed > self.lease.total_seconds() / 3:
+                await asyncio.to_thread(hk.renew, self.store, self.owner, self.lease)
+                renewed = time.monotonic()
+            await asyncio.to_thread(self._sweep_job, job_id)
+            await poll_receipts(self.store, self.settings, client)
+            status = await asyncio.to_thread(hk.job_status, self.store, job_id)
+            if status in ("paused", "cancelled", "stopped"):
+                return status
+            if producer.done():
+                states = await asyncio.to_thread(job_state_counts, self.store, job_id)
+                left = await asyncio.to_thread(hk.chunks_left, self.store, job_id)
+                if left == 0 and all(s in TERMINAL_STATES for s in states):
+                    await asyncio.to_thread(hk.finish, self.store, job_id, states)
+                    return "done"
+            if time.monotonic() - started > deadline_seconds:
+                return "deadline"
+            await asyncio.sleep(self.tick)
+
+    def _sweep_job(self, job_id: str) -> None:
+        now = utcnow()
         with self.store.session() as session:
-            job = session.get(Job, job_id)
-            if job is None or job.status == "done":
-                return
-            job.status = "done"
-            job.updated_at = utcnow()
-            audit.record(session, "ums", "job.done", "job", job_id, states=result.states)
+            reap_expired(session, now, job_id)
+            hk.stop_overdue(session, self.settings, job_id, now)
+            hk.time_out_legs(session, self.settings, job_id, now)

@@ -169,6 +169,12 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     not_before: Mapped[datetime | None] = mapped_column(UtcTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # Splits and pacing of a bulk send; the validity end of its content stops it in flight.
+    chunk_size: Mapped[int] = mapped_column(Integer, default=1000)
+    pace_per_s: Mapped[float | None] = mapped_column(Float)
+    content_valid_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    leg_timeout_s: Mapped[int | None] = mapped_column(Integer)
+    stop_reason: Mapped[str | None] = mapped_column(Text)
     target_count: Mapped[int | None] = mapped_column(Integer)
     suppressed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcTime)
@@ -182,6 +188,8 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_claim", "state", "channel", "priority", "id"),
         Index("ix_messages_job_state", "job_id", "state"),
+        Index("ix_messages_job_customer", "job_id", "customer_id"),
+        Index("ix_messages_deadline", "state", "leg_deadline_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -207,6 +215,10 @@ class Message(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # Accepted but no final receipt by then: ask the provider, then fall back.
+    leg_deadline_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # 0 for the job's send; n for the n-th "resend the failed ones" (a new wire key).
+    send_round: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     error_code: Mapped[str | None] = mapped_column(String(32))

@@ -10,7 +10,7 @@ import pytest
 
 from ums_pipelines.dispatch.compose import PROVIDERS, compose, idempotency_key
 from ums_pipelines.jobs import ChannelVariant
-from ums_pipelines.lanes import CHANNELS, Lane
+from ums_pipelines.lanes import CHANNELS, Lane, message_priority
 from ums_pipelines.store.models import Customer, Job
 
 NOW = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
@@ -114,7 +114,7 @@ def test_compose_each_channel(variant: ChannelVariant, message_type: str, recipi
     assert m.state == "queued" and m.completed_at is None and m.error_code is None
     assert m.idempotency_key == idempotency_key("job-1", "C1", 0)
     assert (m.leg, m.chain, m.parent_id) == (0, chain, None)
-    assert m.priority == int(Lane.INFORMATIONAL)
+    assert m.priority == message_priority(Lane.INFORMATIONAL, variant.channel)
     assert m.sender == "15881234"
     assert m.body.startswith("김민수님")
     assert m.provider_template_code == variant.provider_template_code

@@ -151,8 +151,9 @@ def test_crash_between_send_and_record_then_rerun_sends_nothing_twice(
 
     assert result.terminal
     ledger = ledger_summary(f"{job_id}.")
-    # The re-sent rows were recognised as the same messages.
-    assert ledger["sms"]["duplicates_ignored"] == crashed
+    # Rows whose receipt arrived first need no resend; the others were re-sent and the
+    # provider recognised them as the same messages: never booked twice.
+    assert ledger["sms"]["duplicates_ignored"] <= crashed
     assert_reconciled(bank, job_id, ledger, ledger_rows(f"{job_id}."))
 
 

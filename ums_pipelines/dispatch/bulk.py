@@ -1,0 +1,187 @@
+"""Bulk jobs sent in splits: each chunk of the frozen target list is rendered and written
+to the outbox by one sender at a time, already claimed by it, in one transaction.
+
+Writing the rows claimed saves a whole UPDATE per message on the hot path, and loses
+nothing: the rows carry the writer's lease, so if it dies they are reaped and sent by
+whoever comes next under the same idempotency keys. A chunk whose writer died is taken
+over when its lease ends; re-rendering it inserts nothing twice (ON CONFLICT DO NOTHING
+on the key) and claims the rows the dead writer left queued.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ums_pipelines.dispatch.claims import (
+    CLAIM_COLUMNS,
+    MESSAGES,
+    Claimed,
+    T,
+    claim_where,
+    to_claimed,
+)
+from ums_pipelines.dispatch.compose import compose_row
+from ums_pipelines.dispatch.record import next_legs
+from ums_pipelines.jobs import template_variants
+from ums_pipelines.settings import Settings
+from ums_pipelines.store.engine import Store, utcnow
+from ums_pipelines.store.models import Customer, Job
+from ums_pipelines.store.sendplane import JobChunk
+from ums_pipelines.targets import read_targets
+
+__all__ = ["ChunkWork", "claim_chunk", "job_end", "materialize_chunk", "plan_chunks"]
+
+CHUNKS: Table = JobChunk.__table__  # type: ignore[assignment]
+CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+C = CHUNKS.c
+
+
+@dataclass(frozen=True)
+class ChunkWork:
+    chunk_no: int
+    first_index: int
+    size: int
+
+
+def job_end(job: Job) -> tuple[datetime | None, str]:
+    """When a job must stop, and the code recorded on what it could not send by then."""
+    ends = [(job.expires_at, "E-WINDOW"), (job.content_valid_until, "E-CONTENT-EXPIRED")]
+    present = [(t, code) for t, code in ends if t is not None]
+    if not present:
+        return None, ""
+    return min(present, key=lambda pair: pair[0])
+
+
+def plan_chunks(store: Store, job_id: str) -> int:
+    """Split the frozen target list once; a second call keeps the first split."""
+    with store.session() as session:
+        have = session.scalar(select(func.count()).where(C.job_id == job_id)) or 0
+        if have:
+            return int(have)
+        job = session.get(Job, job_id)
+        if job is None or job.target_count is None:
+            raise KeyError(f"job_id: {job_id!r} has no frozen target list")
+        size = max(1, job.chunk_size or 1000)
+        now = utcnow()
+        rows = [
+            {
+                "job_id": job_id,
+                "chunk_no": n,
+                "first_index": start,
+                "size": min(size, job.target_count - start),
+                "state": "pending",
+                "attempts": 0,
+                "updated_at": now,
+            }
+            for n, start in enumerate(range(0, job.target_count, size))
+        ]
+        if rows:
+            session.execute(insert(CHUNKS), rows)
+        return len(rows)
+
+
+def claim_chunk(
+    session: Session, job_id: str, owner: str, lease: timedelta, now: datetime
+) -> ChunkWork | None:
+    claimable = or_(C.state == "pending", and_(C.state == "claimed", C.lease_expires_at < now))
+    query = select(C.chunk_no).where(C.job_id == job_id, claimable).order_by(C.chunk_no).limit(1)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    row = session.execute(
+        update(CHUNKS)
+        .where(C.job_id == job_id, C.chunk_no == query.scalar_subquery())
+        .values(
+            state="claimed",
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            attempts=C.attempts + 1,
+            updated_at=now,
+        )
+        .returning(C.chunk_no, C.first_index, C.size)
+    ).first()
+    return ChunkWork(*row) if row else None
+
+
+def _insert_claimed(session: Session, rows: list[dict[str, Any]]) -> list[Claimed]:
+    dialect = session.get_bind().dialect.name
+    stmt = postgresql.insert(MESSAGES) if dialect == "postgresql" else sqlite.insert(MESSAGES)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return [to_claimed(r) for r in session.execute(stmt.returning(*CLAIM_COLUMNS), rows)]
+
+
+def materialize_chunk(
+    store: Store,
+    settings: Settings,
+    job_id: str,
+    chunk: ChunkWork,
+    owner: str,
+    lease: timedelta,
+    targets: pl.DataFrame | None = None,
+    now: datetime | None = None,
+) -> list[Claimed]:
+    """Render one chunk into the outbox, claimed by ``owner``; returns what to send now."""
+    now = now or utcnow()
+    frame = targets if targets is not None else read_targets(settings, job_id)
+    part = frame.slice(chunk.first_index, chunk.size)
+    ids: list[str] = part["customer_id"].to_list()
+    chains: list[list[str]] = part["chain"].to_list()
+    today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        variants = template_variants(session, job.template_id, job.template_version)
+        customers = {
+            c.customer_id: c
+            for c in session.execute(select(CUSTOMERS).where(CUSTOMERS.c.customer_id.in_(ids)))
+        }
+        end, end_code = job_end(job)
+        stopped = job.status in ("cancelled", "stopped") or (end is not None and end <= now)
+        rows: list[dict[str, Any]] = []
+        failed_keys: list[str] = []
+        for cid, chain in zip(ids, chains, strict=True):
+            row, error = compose_row(job, variants[chain[0]], customers[cid], chain, 0, now, today)
+            if error is None and stopped:
+                # Accounted for, not sent late: every target of a job ends as a row.
+                row.update(
+                    state="expired" if end_code else "cancelled",
+                    error_code=end_code or "E-CANCELLED",
+                    error_reason="job stopped before this split was sent",
+                    completed_at=now,
+                )
+            elif error is None:
+                row.update(
+                    state="claimed", lease_owner=owner, lease_expires_at=now + lease, attempts=1
+                )
+            else:
+                failed_keys.append(row["idempotency_key"])
+            rows.append(row)
+        claimed = _insert_claimed(session, rows)
+        if failed_keys:
+            failed_ids = list(
+                session.scalars(
+                    select(T.id).where(T.idempotency_key.in_(failed_keys), T.next_leg_id.is_(None))
+                )
+            )
+            next_legs(session, settings, failed_ids, now)
+        if len(claimed) < len(rows) and not stopped:
+            # A take-over: the dead writer's rows of this chunk that are still queued.
+            leftover = select(T.id).where(
+                T.job_id == job_id,
+                T.customer_id.in_(ids),
+                T.leg == 0,
+                T.state == "queued",
+            )
+            claimed.extend(claim_where(session, leftover, owner, lease, now))
+        session.execute(
+            update(CHUNKS)
+            .where(C.job_id == job_id, C.chunk_no == chunk.chunk_no, C.lease_owner == owner)
+            .values(state="enqueued", lease_owner=None, lease_expires_at=None, updated_at=now)
+        )
+    return claimed

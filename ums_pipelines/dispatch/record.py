@@ -1,0 +1,248 @@
+"""Recording what providers answered, in bulk, and starting fallback legs.
+
+Only the lease holder records (``lease_owner = owner AND state = 'claimed'``): a sender
+whose lease expired and was taken over cannot overwrite the new owner's result, and a
+result recorded twice is recorded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, bindparam, case, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ums_pipelines.dispatch.backoff import Backoff
+from ums_pipelines.dispatch.claims import MESSAGES, T
+from ums_pipelines.dispatch.compose import compose_row
+from ums_pipelines.jobs import ChannelVariant, template_variants
+from ums_pipelines.settings import Settings
+from ums_pipelines.store.models import Customer, DeliveryEvent, Job
+
+__all__ = [
+    "DEFAULT_BACKOFF",
+    "MAX_ATTEMPTS",
+    "RecordStats",
+    "SendOutcome",
+    "next_legs",
+    "record_results",
+]
+
+MAX_ATTEMPTS = 5
+EVENTS: Table = DeliveryEvent.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    message_id: int
+    status: str  # accepted | rejected | retry
+    provider_message_id: str | None = None
+    code: str | None = None
+    reason: str | None = None
+    fall_back: bool = True
+    retry_after: float | None = None
+
+
+@dataclass
+class RecordStats:
+    accepted: int = 0
+    retried: int = 0
+    failed: int = 0
+    fell_back: int = 0
+    lost_lease: int = 0
+    retry_codes: dict[str, int] = field(default_factory=dict)
+
+
+# Short base: most transport errors on a loopback or LAN relay clear within a second.
+DEFAULT_BACKOFF = Backoff(base_s=0.5, cap_s=60.0)
+
+
+def _events(
+    session: Session, rows: Sequence[tuple[int, str, str | None, str | None]], now: datetime
+) -> None:
+    if rows:
+        dialect = session.get_bind().dialect.name
+        stmt = postgresql.insert(EVENTS) if dialect == "postgresql" else sqlite.insert(EVENTS)
+        # One event per (message, stage, status): a second retry of a row adds nothing.
+        session.execute(
+            stmt.on_conflict_do_nothing(),
+            [
+                {
+                    "message_id": mid,
+                    "stage": "relay",
+                    "status": status,
+                    "code": code,
+                    "detail": reason,
+                    "occurred_at": now,
+                    "recorded_at": now,
+                }
+                for mid, status, code, reason in rows
+            ],
+        )
+
+
+def record_results(
+    session: Session,
+    settings: Settings,
+    owner: str,
+    outcomes: Iterable[SendOutcome],
+    now: datetime,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    leg_timeout: timedelta | None = None,
+) -> RecordStats:
+    stats = RecordStats()
+    outcomes = list(outcomes)
+    accepted = [o for o in outcomes if o.status == "accepted"]
+    others = [o for o in outcomes if o.status != "accepted"]
+    if accepted:
+        result = session.execute(
+            update(MESSAGES)
+            # A fast provider's receipt may land before this write: keep its final state.
+            .where(T.id == bindparam("mid"), T.lease_owner == owner)
+            .values(
+                state=case((T.state == "claimed", "accepted"), else_=T.state),
+                provider_message_id=bindparam("pmid"),
+                submitted_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+                leg_deadline_at=(now + leg_timeout) if leg_timeout else None,
+                updated_at=now,
+            ),
+            [{"mid": o.message_id, "pmid": o.provider_message_id} for o in accepted],
+            execution_options={"synchronize_session": False},
+        )
+        stats.accepted = int(result.rowcount)  # type: ignore[attr-defined]
+        stats.lost_lease += len(accepted) - stats.accepted
+    if not others:
+        return stats
+    by_id = {o.message_id: o for o in others}
+    held = dict(
+        session.execute(
+            select(T.id, T.attempts).where(
+                T.id.in_(by_id), T.lease_owner == owner, T.state == "claimed"
+            )
+        ).all()
+    )
+    stats.lost_lease += len(by_id) - len(held)
+    retry: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    events: list[tuple[int, str, str | None, str | None]] = []
+    for mid, attempts in held.items():
+        o = by_id[mid]
+        if o.status == "retry" and attempts < MAX_ATTEMPTS:
+            delay = backoff.delay(int(attempts) - 1, o.retry_after)
+            retry.append({"mid": mid, "nb": now + timedelta(seconds=delay), "c": o.code})
+            events.append((mid, "retry", o.code, o.reason))
+            stats.retry_codes[o.code or "?"] = stats.retry_codes.get(o.code or "?", 0) + 1
+        else:
+            failed.append({"mid": mid, "c": o.code, "r": (o.reason or "")[:500]})
+            events.append((mid, "rejected", o.code, o.reason))
+    if retry:
+        session.execute(
+            update(MESSAGES)
+            .where(T.id == bindparam("mid"))
+            .values(
+                state="queued",
+                not_before=bindparam("nb"),
+                error_code=bindparam("c"),
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now,
+            ),
+            retry,
+            execution_options={"synchronize_session": False},
+        )
+        stats.retried = len(retry)
+    if failed:
+        session.execute(
+            update(MESSAGES)
+            .where(T.id == bindparam("mid"))
+            .values(
+                state="failed",
+                error_code=bindparam("c"),
+                error_reason=bindparam("r"),
+                lease_owner=None,
+                lease_expires_at=None,
+                completed_at=now,
+                updated_at=now,
+            ),
+            failed,
+            execution_options={"synchronize_session": False},
+        )
+        stats.failed = len(failed)
+        chainable = [f["mid"] for f in failed if by_id[f["mid"]].fall_back]
+        stats.fell_back = len(next_legs(session, settings, chainable, now))
+    _events(session, events, now)
+    return stats
+
+
+def next_legs(
+    session: Session, settings: Settings, failed_ids: Sequence[int], now: datetime
+) -> list[int]:
+    """Create the next leg of each failed message whose chain goes on; returns new ids.
+
+    A next leg whose own rendering fails is a failed row at once and chains on in turn,
+    so a recipient is never dropped because one channel's content did not render.
+    """
+    created: list[int] = []
+    pending = list(failed_ids)
+    jobs: dict[str, Job] = {}
+    variants: dict[str, dict[str, ChannelVariant]] = {}
+    today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
+    while pending:
+        parents = session.execute(
+            select(T.id, T.job_id, T.customer_id, T.leg, T.chain).where(
+                T.id.in_(pending), T.next_leg_id.is_(None)
+            )
+        ).all()
+        parents = [p for p in parents if p.leg + 1 < len(p.chain)]
+        if not parents:
+            break
+        customers = {
+            c.customer_id: c
+            for c in session.execute(
+                select(Customer.__table__).where(
+                    Customer.__table__.c.customer_id.in_({p.customer_id for p in parents})
+                )
+            )
+        }
+        rows: list[dict[str, Any]] = []
+        for p in parents:
+            if p.job_id not in jobs:
+                job = session.get(Job, p.job_id)
+                assert job is not None
+                jobs[p.job_id] = job
+                variants[p.job_id] = template_variants(
+                    session, job.template_id, job.template_version
+                )
+            job = jobs[p.job_id]
+            channel = p.chain[p.leg + 1]
+            row, _ = compose_row(
+                job,
+                variants[p.job_id][channel],
+                customers[p.customer_id],
+                list(p.chain),
+                p.leg + 1,
+                now,
+                today,
+                parent_id=p.id,
+            )
+            rows.append(row)
+        inserted = session.execute(
+            insert(MESSAGES).returning(T.id, T.parent_id, T.state, sort_by_parameter_order=True),
+            rows,
+        ).all()
+        session.execute(
+            update(MESSAGES)
+            .where(T.id == bindparam("pid"))
+            .values(next_leg_id=bindparam("nid"), updated_at=now),
+            [{"pid": r.parent_id, "nid": r.id} for r in inserted],
+            execution_options={"synchronize_session": False},
+        )
+        created.extend(r.id for r in inserted)
+        pending = [r.id for r in inserted if r.state == "failed"]
+    return created
