@@ -21,6 +21,8 @@ __all__ = [
     "compose",
     "compose_row",
     "idempotency_key",
+    "leg_key",
+    "request_key",
 ]
 
 # Provider per channel; issue-level routing across several providers comes later.
@@ -32,6 +34,21 @@ _TYPES = {"alimtalk": "ALIMTALK", "push": "PUSH", "email": "EMAIL"}
 def idempotency_key(job_id: str, customer_id: str, leg: int) -> str:
     """Stable across retries and restarts; the job id prefix lets a ledger be read per job."""
     digest = hashlib.sha256(f"{job_id}|{customer_id}|{leg}".encode()).hexdigest()[:24]
+    return f"{job_id}.{digest}"
+
+
+def request_key(job_id: str, caller: str, caller_key: str, leg: int) -> str:
+    """A real-time request's key: one customer gets many alerts in the same standing job."""
+    digest = hashlib.sha256(f"{job_id}|{caller}|{caller_key}|{leg}".encode()).hexdigest()[:24]
+    return f"{job_id}.{digest}"
+
+
+def leg_key(job_id: str, customer_id: str, leg: int, parent_key: str | None) -> str:
+    """The key of a chain's leg ``leg``: per customer for a bulk job's chain, derived from
+    the previous leg's key when that one was keyed per request (a real-time message)."""
+    if parent_key is None or parent_key == idempotency_key(job_id, customer_id, leg - 1):
+        return idempotency_key(job_id, customer_id, leg)
+    digest = hashlib.sha256(f"{parent_key}|{leg}".encode()).hexdigest()[:24]
     return f"{job_id}.{digest}"
 
 
@@ -50,6 +67,7 @@ def compose_row(
     now: datetime,
     today: str,
     parent_id: int | None = None,
+    parent_key: str | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """Render one leg into outbox column values (no ORM object: bulk jobs insert millions).
 
@@ -83,7 +101,7 @@ def compose_row(
     except (TemplateError, NotEncodable, ValueError) as exc:
         error = str(exc)
     row = {
-        "idempotency_key": idempotency_key(job.job_id, customer.customer_id, leg),
+        "idempotency_key": leg_key(job.job_id, customer.customer_id, leg, parent_key),
         "job_id": job.job_id,
         "customer_id": customer.customer_id,
         "channel": channel,
@@ -126,7 +144,8 @@ def compose(
     now: datetime,
     today: str,
     parent_id: int | None = None,
+    parent_key: str | None = None,
 ) -> Composed:
     """One leg as an ORM row, for the paths that create a handful (fallback, real time)."""
-    row, error = compose_row(job, variant, customer, chain, leg, now, today, parent_id)
+    row, error = compose_row(job, variant, customer, chain, leg, now, today, parent_id, parent_key)
     return Composed(Message(**row), error)

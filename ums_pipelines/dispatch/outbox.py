@@ -139,6 +139,7 @@ def fall_back(session: Session, settings: Settings, message: Message) -> Message
         now,
         _today(settings, now),
         parent_id=message.id,
+        parent_key=message.idempotency_key,
     )
     session.add(composed.message)
     session.flush()

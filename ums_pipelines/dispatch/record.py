@@ -195,7 +195,7 @@ def next_legs(
     today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
     while pending:
         parents = session.execute(
-            select(T.id, T.job_id, T.customer_id, T.leg, T.chain).where(
+            select(T.id, T.job_id, T.customer_id, T.leg, T.chain, T.idempotency_key).where(
                 T.id.in_(pending), T.next_leg_id.is_(None)
             )
         ).all()
@@ -230,6 +230,7 @@ def next_legs(
                 now,
                 today,
                 parent_id=p.id,
+                parent_key=p.idempotency_key,
             )
             rows.append(row)
         inserted = session.execute(
