@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ums_pipelines.cli.agent import agent_app, submit
 from ums_pipelines.cli.demo import demo
 
 __all__ = ["app", "main"]
@@ -21,6 +22,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Operational store maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.command(name="demo")(demo)
+app.add_typer(agent_app, name="agent")
+app.command(name="submit")(submit)
 console = Console()
 
 
