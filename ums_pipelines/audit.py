@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ums_pipelines.store.engine import as_utc, utcnow
@@ -15,6 +15,7 @@ from ums_pipelines.store.models import AuditLog
 __all__ = ["GENESIS", "record", "verify_chain"]
 
 GENESIS = "0" * 64
+AUDIT_LOCK = 0x554D5341  # "UMSA": the advisory lock key of audit appends
 
 
 def _digest(prev: str, at: str, actor: str, action: str, entity: str, eid: str, detail: Any) -> str:
@@ -28,6 +29,11 @@ def record(
     session: Session, actor: str, action: str, entity: str, entity_id: str, **detail: Any
 ) -> AuditLog:
     """Append one entry in the caller's transaction, so the audit and the change commit together."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Two transactions appending at once would both link to the same last entry and
+        # fork the chain; the lock serialises appends until the appender commits. (SQLite
+        # already has one writer: every transaction begins IMMEDIATE.)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
     last = session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(1)).first()
     prev = last.hash if last else GENESIS
     at = utcnow()

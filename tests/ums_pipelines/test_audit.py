@@ -123,3 +123,19 @@ def test_deleting_the_tail_is_not_detectable_by_the_chain_alone(store: Store) ->
         session.execute(delete(AuditLog).where(AuditLog.id == ids[-1]))
     with store.session() as session:
         assert verify_chain(session) == len(ids) - 1
+
+
+def test_concurrent_appenders_keep_one_chain(store: Store) -> None:
+    """Writers in parallel transactions (several agents, on PostgreSQL truly concurrent)
+    must not both link to the same last entry."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def append(n: int) -> None:
+        for i in range(10):
+            with store.session() as session:
+                record(session, f"agent-{n}", "test.append", "test", f"{n}-{i}")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(append, range(4)))
+    with store.session() as session:
+        assert verify_chain(session) == 40
