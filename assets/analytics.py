@@ -25,7 +25,7 @@ DUCKDB_POOL = "ums_duckdb"
     kinds={"polars", "parquet"},
     description="Messages and delivery events exported to Parquet, one partition per Korea day.",
 )
-def store_parquet_export(ums: UmsResource) -> dg.MaterializeResult:
+def store_parquet_export(ums: UmsResource) -> dg.MaterializeResult[None]:
     started = time.monotonic()
     with ums.open_store() as store:
         result = export_to_parquet(store, ums.settings())
@@ -50,7 +50,7 @@ def _model_asset(name: str, layer: str, deps: list[str]) -> dg.AssetsDefinition:
         description=f"DuckDB model sql/{layer}/{name}.sql materialised as a table.",
         metadata={"layer": layer},
     )
-    def _asset(ums: UmsResource) -> dg.MaterializeResult:
+    def _asset(ums: UmsResource) -> dg.MaterializeResult[None]:
         result = run_model(name, ums.settings())
         return dg.MaterializeResult(
             metadata={"rows": result.rows, "seconds": round(result.seconds, 3)}

@@ -29,7 +29,7 @@ IN_FLIGHT = frozenset({"queued", "claimed", "submitted", "accepted"})
     kinds={"python", "parquet"},
     description="Frozen target list of one send job (Parquet), with counts per suppression reason.",
 )
-def job_targets(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.MaterializeResult:
+def job_targets(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.MaterializeResult[None]:
     started = time.monotonic()
     with ums.open_store() as store:
         result = extract_targets(store, ums.settings(), context.partition_key)
@@ -56,7 +56,7 @@ def job_targets(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.Mater
         "senders, receipts and fallback legs until every message of the job is terminal."
     ),
 )
-def job_dispatch(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.MaterializeResult:
+def job_dispatch(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.MaterializeResult[None]:
     job_id = context.partition_key
     settings = ums.settings()
     with ums.open_store() as store:
@@ -85,7 +85,7 @@ def job_dispatch(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.Mate
     kinds={"python", "sqlalchemy"},
     description="Polls providers for delivery receipts, applies them, starts fallback legs.",
 )
-def delivery_receipts(ums: UmsResource) -> dg.MaterializeResult:
+def delivery_receipts(ums: UmsResource) -> dg.MaterializeResult[None]:
     started = time.monotonic()
 
     async def _poll() -> object:

@@ -24,7 +24,7 @@ daily_partitions = dg.DailyPartitionsDefinition(
     kinds={"html", "duckdb"},
     description="Daily channel report (HTML with a chart) for one Korea-time day.",
 )
-def daily_report(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.MaterializeResult:
+def daily_report(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.MaterializeResult[None]:
     started = time.monotonic()
     day = date.fromisoformat(context.partition_key)
     path = render_daily_report(ums.settings(), day)
