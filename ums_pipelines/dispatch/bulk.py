@@ -155,6 +155,8 @@ def materialize_chunk(
                     error_reason="job stopped before this split was sent",
                     completed_at=now,
                 )
+            elif error is None and job.status == "paused":
+                row.update(state="held")  # written, not sent: resume queues it
             elif error is None:
                 row.update(
                     state="claimed", lease_owner=owner, lease_expires_at=now + lease, attempts=1
@@ -162,7 +164,10 @@ def materialize_chunk(
             else:
                 failed_keys.append(row["idempotency_key"])
             rows.append(row)
-        claimed = _insert_claimed(session, rows)
+        # RETURNING gives every inserted row: send only those written claimed (not the
+        # cancelled, expired, held or unrenderable ones).
+        mine = {r["idempotency_key"] for r in rows if r["state"] == "claimed"}
+        claimed = [c for c in _insert_claimed(session, rows) if c.idempotency_key in mine]
         if failed_keys:
             failed_ids = list(
                 session.scalars(
@@ -170,7 +175,7 @@ def materialize_chunk(
                 )
             )
             next_legs(session, settings, failed_ids, now)
-        if len(claimed) < len(rows) and not stopped:
+        if len(claimed) < len(mine) and not stopped:
             # A take-over: the dead writer's rows of this chunk that are still queued.
             leftover = select(T.id).where(
                 T.job_id == job_id,
