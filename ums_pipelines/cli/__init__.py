@@ -10,6 +10,7 @@ from rich.console import Console
 
 from ums_pipelines.cli.agent import agent_app, submit
 from ums_pipelines.cli.demo import demo
+from ums_pipelines.cli.dispatch import dispatch, job_app
 
 __all__ = ["app", "main"]
 
@@ -24,6 +25,8 @@ app.add_typer(db_app, name="db")
 app.command(name="demo")(demo)
 app.add_typer(agent_app, name="agent")
 app.command(name="submit")(submit)
+app.command(name="dispatch")(dispatch)
+app.add_typer(job_app, name="job")
 console = Console()
 
 

@@ -141,6 +141,10 @@ def fall_back(session: Session, settings: Settings, message: Message) -> Message
         parent_id=message.id,
         parent_key=message.idempotency_key,
     )
+    if job.status == "cancelled" and composed.error is None:
+        # Accounted for, never sent: a cancelled job starts no new legs.
+        composed.message.state, composed.message.error_code = "cancelled", "E-CANCELLED"
+        composed.message.completed_at = now
     session.add(composed.message)
     session.flush()
     message.next_leg_id = composed.message.id

@@ -42,9 +42,15 @@ def _parse_time(value: Any) -> datetime:
 
 
 def apply_receipts(
-    store: Store, settings: Settings, channel: str, receipts: list[dict[str, Any]], cursor: int
+    store: Store,
+    settings: Settings,
+    channel: str,
+    receipts: list[dict[str, Any]],
+    cursor: int | None,
 ) -> ReceiptResult:
-    """Apply one page and advance the cursor in the same transaction, so a crash re-polls."""
+    """Apply one page and advance the cursor in the same transaction, so a crash re-polls.
+
+    ``cursor=None`` applies answers that are not from the feed (status queries)."""
     result = ReceiptResult(fetched=len(receipts))
     with store.session() as session:
         keys = [r["clientKey"] for r in receipts]
@@ -102,7 +108,9 @@ def apply_receipts(
                 if fall_back(session, settings, m) is not None:
                     result.fell_back += 1
         mark = session.get(Watermark, f"receipts:{channel}")
-        if mark is None:
+        if cursor is None:
+            pass
+        elif mark is None:
             session.add(Watermark(name=f"receipts:{channel}", value=str(cursor), updated_at=now))
         else:
             mark.value, mark.updated_at = str(cursor), now

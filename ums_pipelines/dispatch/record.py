@@ -232,6 +232,9 @@ def next_legs(
                 parent_id=p.id,
                 parent_key=p.idempotency_key,
             )
+            if job.status == "cancelled":
+                # Accounted for, never sent: a cancelled job starts no new legs.
+                row.update(state="cancelled", error_code="E-CANCELLED", completed_at=now)
             rows.append(row)
         inserted = session.execute(
             insert(MESSAGES).returning(T.id, T.parent_id, T.state, sort_by_parameter_order=True),

@@ -28,9 +28,11 @@ from ums_pipelines.dispatch.breaker import CircuitBreaker
 from ums_pipelines.dispatch.bulk import ChunkWork, claim_chunk, materialize_chunk, plan_chunks
 from ums_pipelines.dispatch.claims import Claimed, claim_rows, reap_expired
 from ums_pipelines.dispatch.compose import PROVIDERS
+from ums_pipelines.dispatch.control import settle
 from ums_pipelines.dispatch.ratelimit import SharedRateLimiter
 from ums_pipelines.dispatch.receipts import poll_receipts
 from ums_pipelines.dispatch.record import RecordStats, SendOutcome, record_results
+from ums_pipelines.dispatch.status_query import query_overdue
 from ums_pipelines.lanes import CHANNELS, TERMINAL_STATES
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
@@ -69,6 +71,8 @@ class Dispatcher:
         limiter: SharedRateLimiter | None = None,
         breaker: CircuitBreaker | None = None,
         tick: float = 0.25,
+        client_timeout: float = 30.0,
+        status_grace: timedelta = timedelta(seconds=30),
     ) -> None:
         self.store = store
         self.settings = settings
@@ -77,6 +81,10 @@ class Dispatcher:
         self.limiter = limiter or SharedRateLimiter(store)
         self.breaker = breaker or CircuitBreaker(store)
         self.tick = tick
+        # A request hanging longer is retried under the same keys (the provider dedups).
+        self.client_timeout = client_timeout
+        # Accepted this long without a final receipt: ask the provider's status endpoint.
+        self.status_grace = status_grace
         self._stop = asyncio.Event()
         self._sent: Counter[str] = Counter()
         self._stats = RecordStats()
@@ -195,9 +203,16 @@ class Dispatcher:
         result = DispatchResult(job_id)
         await asyncio.to_thread(plan_chunks, self.store, job_id)
         self._leg_timeout = await asyncio.to_thread(hk.leg_timeout, self.store, job_id)
+        status = await asyncio.to_thread(hk.job_status, self.store, job_id)
         own_client = client is None
-        http = client or make_client()
+        http = client or make_client(timeout=self.client_timeout)
         try:
+            if status in ("paused", "cancelled", "stopped"):
+                # Nothing to send; rows handed back since are parked (held/cancelled).
+                result.status = status
+                await asyncio.to_thread(self._sweep_job, job_id)  # dead senders' rows too
+                await asyncio.to_thread(settle, self.store, job_id)
+                return self._finish(result, job_id, started)
             adapters = build_adapters(http, self.settings)
             queues = {c: asyncio.Queue[list[Claimed]](maxsize=2) for c in CHANNELS}
             sizes = {c: adapters[c].batch_size for c in CHANNELS}
@@ -211,15 +226,23 @@ class Dispatcher:
                 job_id, http, result, tasks[0], started, deadline_seconds
             )
             self._stop.set()
-            for t in tasks:
+            tasks[0].cancel()
+            # Sends in flight finish and are recorded (a pause must not cut them off).
+            _, pending = await asyncio.wait(tasks, timeout=5.0)
+            for t in pending:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             # Rows still held in memory go back to the queue for whoever runs next.
             await asyncio.to_thread(hk.release_owner, self.store, self.owner)
+            # Paused or cancelled meanwhile: what was just handed back is held/cancelled.
+            await asyncio.to_thread(settle, self.store, job_id)
         finally:
             if own_client:
                 await http.aclose()
-        result.states = await asyncio.to_thread(job_state_counts, self.store, job_id)
+        return self._finish(result, job_id, started)
+
+    def _finish(self, result: DispatchResult, job_id: str, started: float) -> DispatchResult:
+        result.states = job_state_counts(self.store, job_id)
         result.terminal = result.status == "done"
         result.submitted = {
             c: self._sent[PROVIDERS[c]] for c in CHANNELS if self._sent[PROVIDERS[c]]
@@ -238,16 +261,19 @@ class Dispatcher:
         started: float,
         deadline_seconds: float,
     ) -> str:
-        renewed = time.monotonic()
+        renewed = asked = time.monotonic()
         while True:
             result.rounds += 1
             if producer.done() and producer.exception() is not None:
                 raise producer.exception()  # type: ignore[misc]
             if time.monotonic() - renewed > self.lease.total_seconds() / 3:
                 await asyncio.to_thread(hk.renew, self.store, self.owner, self.lease)
-                renewed = time.monotonic()
+                renewed = asked = time.monotonic()
             await asyncio.to_thread(self._sweep_job, job_id)
             await poll_receipts(self.store, self.settings, client)
+            if time.monotonic() - asked > max(self.status_grace.total_seconds() / 2, self.tick):
+                await query_overdue(self.store, self.settings, client, job_id, self.status_grace)
+                asked = time.monotonic()
             status = await asyncio.to_thread(hk.job_status, self.store, job_id)
             if status in ("paused", "cancelled", "stopped"):
                 return status

@@ -1,0 +1,143 @@
+"""``ums dispatch JOB_ID`` and ``ums job pause|resume|cancel|resend-failed JOB_ID``.
+
+``ums dispatch`` runs a bulk job's senders in this process until the job is terminal
+(or paused, cancelled, or past ``--deadline``). Several may run for the same job at
+once, on other machines too: they share the outbox, the provider rate limits and the
+circuit breakers through the store. A killed one loses nothing: its leases run out and
+the others, or the next one started, send its rows under the same idempotency keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ums_pipelines.settings import get_settings
+from ums_pipelines.store import Store
+
+if TYPE_CHECKING:
+    from ums_pipelines.dispatch.control import ControlResult
+
+__all__ = ["dispatch", "job_app"]
+
+console = Console()
+job_app = typer.Typer(help="Control a bulk job: pause, resume, cancel, resend the failed.")
+_ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
+
+
+def dispatch(
+    job_id: Annotated[str, typer.Argument(help="The job to send.")],
+    deadline: Annotated[
+        float, typer.Option(help="Stop (unfinished, resumable) after this many seconds.")
+    ] = 3600.0,
+    lease: Annotated[
+        float, typer.Option(help="Seconds a claim lasts without renewal (take-over time).")
+    ] = 60.0,
+    client_timeout: Annotated[
+        float, typer.Option(help="Seconds before a provider request is given up and retried.")
+    ] = 30.0,
+    status_grace: Annotated[
+        float, typer.Option(help="Seconds accepted without a receipt before a status query.")
+    ] = 30.0,
+    owner: Annotated[str | None, typer.Option(help="Lease owner name (default random).")] = None,
+) -> None:
+    """Send a targeted bulk job until every message is terminal; safe to run several times."""
+    from ums_pipelines.dispatch.runner import Dispatcher
+
+    settings = get_settings()
+    store = Store(settings.store_url)
+    try:
+        dispatcher = Dispatcher(
+            store,
+            settings,
+            owner=owner,
+            lease=timedelta(seconds=lease),
+            client_timeout=client_timeout,
+            status_grace=timedelta(seconds=status_grace),
+        )
+        result = asyncio.run(dispatcher.run_job(job_id, deadline))
+    except KeyError as exc:
+        console.print(f"[red]{exc.args[0]}")
+        raise typer.Exit(code=2) from exc
+    finally:
+        store.dispose()
+    table = Table(title=f"Job {job_id}: {result.status}", title_justify="left")
+    table.add_column("state")
+    table.add_column("messages", justify="right")
+    for state, n in sorted(result.states.items()):
+        table.add_row(state, str(n))
+    console.print(table)
+    console.print(
+        f"submitted {sum(result.submitted.values())} in {result.seconds:.1f}s"
+        f" (lost leases {result.lost_leases}, retries {sum(result.retries.values())})"
+    )
+    if result.status not in ("done", "paused", "cancelled", "stopped"):
+        raise typer.Exit(code=1)
+
+
+def _report(action: str, fn: Callable[[], ControlResult]) -> None:
+    from ums_pipelines.dispatch.control import ControlError
+
+    try:
+        result = fn()
+    except ControlError as exc:
+        console.print(f"[red]{action}: {exc}")
+        raise typer.Exit(code=2) from exc
+    console.print(f"job {result.job_id}: {action} → {result.status} ({result.rows} messages)")
+
+
+@job_app.command("pause")
+def job_pause(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
+    """Hold the job's queued messages; running dispatchers stop, in-flight sends finish."""
+    from ums_pipelines.dispatch import control
+
+    store = Store(get_settings().store_url)
+    try:
+        _report("pause", lambda: control.pause(store, job_id, actor))
+    finally:
+        store.dispose()
+
+
+@job_app.command("resume")
+def job_resume(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
+    """Queue the held messages again; `ums dispatch JOB_ID` sends them."""
+    from ums_pipelines.dispatch import control
+
+    store = Store(get_settings().store_url)
+    try:
+        _report("resume", lambda: control.resume(store, job_id, actor))
+    finally:
+        store.dispose()
+
+
+@job_app.command("cancel")
+def job_cancel(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
+    """Cancel every unsent message; every target still ends with a (cancelled) row."""
+    from ums_pipelines.dispatch import control
+
+    settings = get_settings()
+    store = Store(settings.store_url)
+    try:
+        _report("cancel", lambda: control.cancel(store, settings, job_id, actor))
+    finally:
+        store.dispose()
+
+
+@job_app.command("resend-failed")
+def job_resend_failed(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
+    """New first legs, under new keys, for customers the job did not reach (never a
+    customer with any delivered message); `ums dispatch JOB_ID` sends them."""
+    from ums_pipelines.dispatch import control
+
+    settings = get_settings()
+    store = Store(settings.store_url)
+    try:
+        _report("resend-failed", lambda: control.resend_failed(store, settings, job_id, actor))
+    finally:
+        store.dispose()
