@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
@@ -82,3 +85,21 @@ def store(store_url: str) -> Iterator[Store]:
 @pytest.fixture
 def settings(tmp_path: Path, store_url: str) -> Settings:
     return Settings(home=tmp_path / "home", database_url=store_url)
+
+
+_SEED_NAME = "ums_test_seed_analytics"
+
+
+@pytest.fixture(scope="session")
+def seed() -> ModuleType:
+    """The shared analytics seed (tests/sql/seed_analytics.py), loaded by path once:
+    tests/ has no packages to import it from."""
+    if _SEED_NAME in sys.modules:
+        return sys.modules[_SEED_NAME]
+    path = Path(__file__).resolve().parent / "sql" / "seed_analytics.py"
+    spec = importlib.util.spec_from_file_location(_SEED_NAME, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_SEED_NAME] = module
+    spec.loader.exec_module(module)
+    return module
