@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from ums_pipelines.cli.agent import agent_app, submit
+from ums_pipelines.cli.bench import bench
 from ums_pipelines.cli.demo import demo
 from ums_pipelines.cli.dispatch import dispatch, job_app
 
@@ -25,6 +26,7 @@ app.add_typer(db_app, name="db")
 app.command(name="demo")(demo)
 app.add_typer(agent_app, name="agent")
 app.command(name="submit")(submit)
+app.command(name="bench")(bench)
 app.command(name="dispatch")(dispatch)
 app.add_typer(job_app, name="job")
 console = Console()
