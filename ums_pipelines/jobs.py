@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from ums_pipelines.templates import check_template
 __all__ = [
     "ChannelVariant",
     "JobError",
+    "SendPlan",
     "register_job",
     "register_sender_number",
     "register_template",
@@ -125,6 +127,37 @@ def template_variants(
     }
 
 
+@dataclass(frozen=True)
+class SendPlan:
+    """When and how fast a job goes out: its send window, splits, pacing, validity, timeout.
+
+    The window is the job's own, separate from any service code: what is not sent by
+    ``must_end_by`` (or by ``content_valid_until``, whichever is first) is stopped and
+    reported, never sent late.
+    """
+
+    not_before: datetime | None = None
+    must_end_by: datetime | None = None
+    chunk_size: int = 1000
+    pace_per_s: float | None = None
+    content_valid_until: datetime | None = None
+    leg_timeout_s: int | None = None
+
+    def check(self) -> None:
+        for name in ("not_before", "must_end_by", "content_valid_until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise JobError(f"plan.{name}: {value} has no time zone (give +09:00 or UTC)")
+        if self.not_before and self.must_end_by and self.must_end_by <= self.not_before:
+            raise JobError("plan.must_end_by: the window ends before it begins")
+        if not 1 <= self.chunk_size <= 100_000:
+            raise JobError(f"plan.chunk_size: {self.chunk_size} is not within 1..100000")
+        if self.pace_per_s is not None and self.pace_per_s <= 0:
+            raise JobError(f"plan.pace_per_s: {self.pace_per_s} must be above 0")
+        if self.leg_timeout_s is not None and self.leg_timeout_s <= 0:
+            raise JobError(f"plan.leg_timeout_s: {self.leg_timeout_s} must be above 0")
+
+
 def register_job(
     session: Session,
     *,
@@ -136,10 +169,13 @@ def register_job(
     department: str,
     actor: str,
     lane: Lane = Lane.INFORMATIONAL,
+    plan: SendPlan | None = None,
 ) -> tuple[Job, bool]:
     """Register a job once: the same job id again returns the existing job (created=False)."""
     if not _JOB_ID.match(job_id):
         raise JobError(f"job_id: {job_id!r} must be 1–64 letters, digits, '.', '_' or '-'")
+    plan = plan or SendPlan()
+    plan.check()
     existing = session.get(Job, job_id)
     if existing:
         return existing, False
@@ -173,6 +209,12 @@ def register_job(
         sender_number=sender.number,
         department=department,
         status="registered",
+        not_before=plan.not_before,
+        expires_at=plan.must_end_by,
+        chunk_size=plan.chunk_size,
+        pace_per_s=plan.pace_per_s,
+        content_valid_until=plan.content_valid_until,
+        leg_timeout_s=plan.leg_timeout_s,
         created_at=now,
         updated_at=now,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,13 +12,14 @@ from ums_pipelines.audit import verify_chain
 from ums_pipelines.jobs import (
     ChannelVariant,
     JobError,
+    SendPlan,
     register_job,
     register_sender_number,
     register_template,
     template_variants,
 )
 from ums_pipelines.lanes import Lane, Purpose
-from ums_pipelines.store import Store
+from ums_pipelines.store import Store, as_utc
 from ums_pipelines.store.models import AuditLog, Job, SenderNumber, TemplateVersion
 
 SMS = ChannelVariant("sms", "{{ name }}님 안내")
@@ -51,6 +53,7 @@ def add_job(store: Store, job_id: str = "job-1", **kw: Any) -> tuple[Job, bool]:
             department="dept",
             actor="tester",
             lane=kw.get("lane", Lane.INFORMATIONAL),
+            plan=kw.get("plan"),
         )
 
 
@@ -201,3 +204,41 @@ def test_inactive_sender_number_is_refused(store: Store) -> None:
         register_sender_number(session, "15881234", "센터", actor="a").active = False
     with pytest.raises(JobError, match="active"):
         add_job(store)
+
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("plan", "match"),
+    [
+        (SendPlan(not_before=datetime(2026, 11, 25, 9, 0)), r"^plan\.not_before: .*time zone"),
+        (SendPlan(not_before=T0, must_end_by=T0), r"^plan\.must_end_by: .*ends before"),
+        (SendPlan(chunk_size=0), r"^plan\.chunk_size: "),
+        (SendPlan(pace_per_s=0), r"^plan\.pace_per_s: "),
+        (SendPlan(leg_timeout_s=-1), r"^plan\.leg_timeout_s: "),
+    ],
+)
+def test_bad_send_plan_is_refused_naming_the_field(plan: SendPlan, match: str) -> None:
+    with pytest.raises(JobError, match=match):
+        plan.check()
+
+
+def test_send_plan_is_stored_on_the_job(store: Store) -> None:
+    add_template(store, [SMS, ALIM])
+    plan = SendPlan(
+        not_before=T0,
+        must_end_by=T0 + timedelta(hours=2),
+        chunk_size=250,
+        pace_per_s=40.0,
+        content_valid_until=T0 + timedelta(hours=1),
+        leg_timeout_s=600,
+    )
+    job, created = add_job(store, plan=plan)
+    assert created
+    with store.session() as session:
+        stored = session.get(Job, job.job_id)
+        assert stored is not None
+        assert (stored.chunk_size, stored.pace_per_s, stored.leg_timeout_s) == (250, 40.0, 600)
+        assert stored.expires_at is not None and stored.content_valid_until is not None
+        assert as_utc(stored.expires_at) == T0 + timedelta(hours=2)
