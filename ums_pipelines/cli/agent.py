@@ -68,12 +68,18 @@ def agent_run(
         await agent.run()
 
     names = ",".join(lane.name.lower() for lane in config.lanes)
-    console.print(f"agent {agent.agent_id}: lanes {names}, lease {lease_seconds}s", highlight=False)
+    console.print(
+        f"agent {agent.agent_id}: lanes {names}, lease {lease_seconds}s",
+        highlight=False,
+        soft_wrap=True,
+    )
     try:
         asyncio.run(main())
     finally:
         store.dispose()
-    console.print(f"agent {agent.agent_id} stopped after {agent.sent} sends", highlight=False)
+    console.print(
+        f"agent {agent.agent_id} stopped after {agent.sent} sends", highlight=False, soft_wrap=True
+    )
 
 
 @agent_app.command("list")
@@ -89,7 +95,9 @@ def agent_list() -> None:
     finally:
         store.dispose()
     table = Table(title="Send agents")
-    for column in ("agent", "host", "pid", "lanes", "providers", "state", "heartbeat", "sent"):
+    # The id stays on one line: operators copy it into queries and logs.
+    table.add_column("agent", no_wrap=True)
+    for column in ("host", "pid", "lanes", "providers", "state", "heartbeat", "sent"):
         table.add_column(column, justify="right" if column in ("pid", "sent") else "left")
     colours = {"alive": "green", "dead": "red", "stopped": "dim"}
     for a in agents:
@@ -103,7 +111,8 @@ def agent_list() -> None:
             f"{a.heartbeat_age_s:.1f}s ago",
             str(a.sent),
         )
-    console.print(table)
+    # A console made now reads the terminal width (COLUMNS) of this invocation.
+    Console().print(table)
 
 
 def submit(
@@ -132,9 +141,10 @@ def submit(
                     f"{f.file_name}: {f.status}, {f.queued} queued, {f.rejected} refused,"
                     f" {f.duplicates} repeated, {len(f.errors)} bad",
                     highlight=False,
+                    soft_wrap=True,
                 )
                 for error in f.errors:
-                    console.print(f"  [red]{error}[/red]", highlight=False)
+                    console.print(f"  [red]{error}[/red]", highlight=False, soft_wrap=True)
             return
         if not key or not customer:
             raise typer.BadParameter("--key and --customer are required")
@@ -153,7 +163,7 @@ def submit(
                 chain=chain.split(",") if chain else None,
             )
         except IntakeError as exc:
-            console.print(f"[red]refused[/red]: {exc}", highlight=False)
+            console.print(f"[red]refused[/red]: {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
     finally:
         store.dispose()
@@ -162,6 +172,7 @@ def submit(
     console.print(
         f"request {answer.request_id} {answer.state}{seen}: job {answer.job_id}, {detail}",
         highlight=False,
+        soft_wrap=True,
     )
     if answer.state == "rejected":
         raise typer.Exit(1)

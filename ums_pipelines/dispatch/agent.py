@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -60,6 +59,7 @@ class AgentConfig:
     tick_s: float = 0.25  # housekeeping
     receipts_every_s: float = 1.0
     inbox_every_s: float = 1.0  # 0 turns the drop folder off
+    stop_grace_s: float = 10.0  # on stop, for the sends in flight
 
     @property
     def lease(self) -> timedelta:
@@ -183,31 +183,38 @@ class Agent:
     def _inbox(self) -> None:
         sync_request_files(self.store, self.settings)
 
-    async def _housekeep(self, client: httpx.AsyncClient) -> None:
-        cfg = self.config
-        last = {"beat": time.monotonic(), "receipts": 0.0, "inbox": 0.0}
-        receipts = partial(poll_receipts, self.store, self.settings, client)
-        steps: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
-            ("beat", cfg.lease_seconds / 3, lambda: asyncio.to_thread(self._beat)),
-            ("receipts", cfg.receipts_every_s, receipts),
-            ("inbox", cfg.inbox_every_s, lambda: asyncio.to_thread(self._inbox)),
-        ]
+    async def _every(self, name: str, period: float, step: Callable[[], Awaitable[object]]) -> None:
+        """Run ``step`` every ``period`` seconds until stopped.
+
+        Each duty has its own loop: a slow receipt poll must delay neither the
+        heartbeat (the others would declare this agent dead) nor the reaping of a dead
+        agent's rows (the take-over time).
+        """
         while not self._stop.is_set():
             try:
-                await asyncio.to_thread(self._sweep)
+                await step()
             except Exception:
-                log.exception("agent %s: sweep failed", self.agent_id)
-            for name, every, step in steps:
-                if every <= 0 or time.monotonic() - last[name] < every:
-                    continue
-                last[name] = time.monotonic()
-                try:
-                    await step()
-                except Exception:
-                    # e.g. the gateway down for receipts: try again next round.
-                    log.exception("agent %s: %s failed", self.agent_id, name)
+                # e.g. the gateway down for receipts: try again next round.
+                log.exception("agent %s: %s failed", self.agent_id, name)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), cfg.tick_s)
+                await asyncio.wait_for(self._stop.wait(), period)
+
+    def _duties(self, client: httpx.AsyncClient) -> list[Coroutine[None, None, None]]:
+        cfg = self.config
+        duties = [
+            self._every("heartbeat", cfg.lease_seconds / 3, lambda: asyncio.to_thread(self._beat)),
+            self._every("sweep", cfg.tick_s, lambda: asyncio.to_thread(self._sweep)),
+            self._every(
+                "receipts",
+                cfg.receipts_every_s,
+                partial(poll_receipts, self.store, self.settings, client),
+            ),
+        ]
+        if cfg.inbox_every_s > 0:
+            duties.append(
+                self._every("inbox", cfg.inbox_every_s, lambda: asyncio.to_thread(self._inbox))
+            )
+        return duties
 
     # -- lifetime -----------------------------------------------------------------------
 
@@ -244,14 +251,19 @@ class Agent:
                         )
                         for _ in range(cfg.bulk_workers)
                     ]
-            tasks.append(asyncio.create_task(self._housekeep(http)))
+            tasks += [asyncio.create_task(duty) for duty in self._duties(http)]
             self.started.set()
             await self._stop.wait()
         finally:
             self._stop.set()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Loops finish the round they are in (a claimed batch is sent and recorded);
+            # only what outlasts the grace is cancelled. A cancelled thread may still
+            # finish its statement: its rows are then reaped when their lease ends.
+            if tasks:
+                _, late = await asyncio.wait(tasks, timeout=cfg.stop_grace_s)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
             # Rows claimed but not sent go back to the queue for the other agents now,
             # not after the lease.
             await asyncio.to_thread(hk.release_owner, self.store, self.agent_id)

@@ -79,10 +79,11 @@ def register_agent(
 def heartbeat(store: Store, agent_id: str, sent: int) -> None:
     # state is set too: an agent declared dead during a long stall is alive again (its
     # reaped rows are simply sent by whoever claims them; its late results are refused).
+    # A stopped agent stays stopped, whatever heartbeat was still on its way.
     with store.session() as session:
         session.execute(
             update(AgentRow)
-            .where(AgentRow.agent_id == agent_id)
+            .where(AgentRow.agent_id == agent_id, AgentRow.state != "stopped")
             .values(heartbeat_at=utcnow(), sent=sent, state="running")
         )
 

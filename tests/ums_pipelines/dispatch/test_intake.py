@@ -93,7 +93,7 @@ def test_policy_refusals_are_recorded_and_bad_requests_raise(bank: Any) -> None:
     ):
         with pytest.raises(IntakeError, match=f"^{field}: "):
             send(bank, "bad", **kw)
-    with pytest.raises(IntakeError, match="^caller_key: "):
+    with pytest.raises(IntakeError, match=r"^caller_key: "):
         send(bank, " ")
     assert counts(bank) == (3, 0)
 
@@ -107,10 +107,7 @@ def test_urgent_jumps_every_queue_and_express_claims_skip_bulk(bank: Any) -> Non
     auth = send(bank, "a1", lane=Lane.AUTH)
     assert urgent.job_id == "rt-urgent-tx-notice"
     with bank.store.session() as session:
-        order = [
-            c.id
-            for c in claim_rows(session, "sms", "x", 10, timedelta(seconds=30), utcnow())
-        ]
+        order = [c.id for c in claim_rows(session, "sms", "x", 10, timedelta(seconds=30), utcnow())]
     ids = [urgent.message_id, auth.message_id, normal.message_id, marketing.message_id]
     assert order == ids
     with bank.store.session() as session:
