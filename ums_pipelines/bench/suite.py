@@ -128,12 +128,16 @@ def run_bench(plan: BenchPlan, log: Log | None = None) -> list[ScenarioResult]:
                 m = measure_in_child(ours_spec)
                 shutil.rmtree(ours_spec.rundir, ignore_errors=True)
                 ours[scenario].append(m)
+                extra = ""
                 if m.max_in_window is not None:
-                    overshoot[scenario].append((m.max_in_window - ours_spec.rate) / ours_spec.rate)
+                    over = (m.max_in_window - ours_spec.rate) / ours_spec.rate
+                    overshoot[scenario].append(over)
+                    extra = f", max in 1 s {m.max_in_window} (overshoot {over:.3f})"
+                if m.p99_ms is not None:
+                    extra += f", p50 {m.p50_ms:.0f} ms, p99 {m.p99_ms:.0f} ms"
                 say(
                     f"run {run + 1} {scenario} ours: {m.messages:,} in {m.seconds:.1f} s"
-                    f" = {m.msgs_per_s:,.0f} msg/s, p99 {m.p99_ms} ms,"
-                    f" rss {m.peak_rss_mb:.0f} MB"
+                    f" = {m.msgs_per_s:,.0f} msg/s, rss {m.peak_rss_mb:.0f} MB{extra}"
                 )
     return [
         combine(s, _CHANNEL[s], ours[s], ceilings[s], overshoot[s] or None) for s in plan.scenarios
