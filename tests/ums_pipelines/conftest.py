@@ -20,6 +20,7 @@ from sqlalchemy import select
 from ums_pipelines.gateway_sim import GatewaySimulator, SimConfig
 from ums_pipelines.jobs import (
     ChannelVariant,
+    SendPlan,
     register_job,
     register_sender_number,
     register_template,
@@ -147,6 +148,7 @@ class Bank:
         lane: Lane = Lane.INFORMATIONAL,
         purpose: Purpose = Purpose.INFORMATIONAL,
         variables: Sequence[str] = VARIABLES,
+        plan: SendPlan | None = None,
     ) -> str:
         job_id = job_id or f"job-{uuid.uuid4().hex[:10]}"
         with self.store.session() as session:
@@ -170,6 +172,7 @@ class Bank:
                 department="test-dept",
                 actor="test",
                 lane=lane,
+                plan=plan,
             )
         return job_id
 

@@ -27,16 +27,18 @@ from ums_pipelines.dispatch.claims import (
     claim_where,
     to_claimed,
 )
-from ums_pipelines.dispatch.compose import compose_row
+from ums_pipelines.dispatch.compose import compose_row, job_end
 from ums_pipelines.dispatch.record import next_legs
 from ums_pipelines.jobs import template_variants
 from ums_pipelines.settings import Settings
-from ums_pipelines.store.engine import Store, utcnow
+from ums_pipelines.store.engine import Store, as_utc, utcnow
 from ums_pipelines.store.models import Customer, Job
 from ums_pipelines.store.sendplane import JobChunk
 from ums_pipelines.targets import read_targets
 
 __all__ = ["ChunkWork", "claim_chunk", "job_end", "materialize_chunk", "plan_chunks"]
+
+END_REASONS = {"E-WINDOW": "send window ended", "E-CONTENT-EXPIRED": "content validity ended"}
 
 CHUNKS: Table = JobChunk.__table__  # type: ignore[assignment]
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
@@ -48,15 +50,6 @@ class ChunkWork:
     chunk_no: int
     first_index: int
     size: int
-
-
-def job_end(job: Job) -> tuple[datetime | None, str]:
-    """When a job must stop, and the code recorded on what it could not send by then."""
-    ends = [(job.expires_at, "E-WINDOW"), (job.content_valid_until, "E-CONTENT-EXPIRED")]
-    present = [(t, code) for t, code in ends if t is not None]
-    if not present:
-        return None, ""
-    return min(present, key=lambda pair: pair[0])
 
 
 def plan_chunks(store: Store, job_id: str) -> int:
@@ -142,7 +135,12 @@ def materialize_chunk(
             for c in session.execute(select(CUSTOMERS).where(CUSTOMERS.c.customer_id.in_(ids)))
         }
         end, end_code = job_end(job)
-        stopped = job.status in ("cancelled", "stopped") or (end is not None and end <= now)
+        ended = end is not None and end <= now
+        stopped = job.status in ("cancelled", "stopped") or ended
+        if ended and not job.stop_reason:
+            job.stop_reason = END_REASONS[end_code]
+        # Before the window opens the rows are written queued: claims honour not_before.
+        early = job.not_before is not None and as_utc(job.not_before) > now
         rows: list[dict[str, Any]] = []
         failed_keys: list[str] = []
         for cid, chain in zip(ids, chains, strict=True):
@@ -157,6 +155,8 @@ def materialize_chunk(
                 )
             elif error is None and job.status == "paused":
                 row.update(state="held")  # written, not sent: resume queues it
+            elif error is None and early:
+                pass
             elif error is None:
                 row.update(
                     state="claimed", lease_owner=owner, lease_expires_at=now + lease, attempts=1
@@ -175,7 +175,7 @@ def materialize_chunk(
                 )
             )
             next_legs(session, settings, failed_ids, now)
-        if len(claimed) < len(mine) and not stopped:
+        if len(claimed) < len(mine) and not stopped and not early:
             # A take-over: the dead writer's rows of this chunk that are still queued.
             leftover = select(T.id).where(
                 T.job_id == job_id,

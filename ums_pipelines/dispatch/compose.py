@@ -10,6 +10,7 @@ from typing import Any
 from ums_pipelines.channels.encoding import NotEncodable, sms_type_for
 from ums_pipelines.jobs import ChannelVariant
 from ums_pipelines.lanes import message_priority
+from ums_pipelines.store.engine import as_utc
 from ums_pipelines.store.models import Job, Message
 from ums_pipelines.targets import Recipient, contact_for
 from ums_pipelines.templates import TemplateError, render
@@ -21,6 +22,7 @@ __all__ = [
     "compose",
     "compose_row",
     "idempotency_key",
+    "job_end",
     "leg_key",
     "request_key",
 ]
@@ -56,6 +58,16 @@ def leg_key(job_id: str, customer_id: str, leg: int, parent_key: str | None) -> 
 class Composed:
     message: Message
     error: str | None
+
+
+def job_end(job: Job) -> tuple[datetime | None, str]:
+    """When a job must stop (its window or its content's validity, whichever is first),
+    and the code recorded on what it could not send by then."""
+    ends = [(job.expires_at, "E-WINDOW"), (job.content_valid_until, "E-CONTENT-EXPIRED")]
+    present = [(as_utc(t), code) for t, code in ends if t is not None]
+    if not present:
+        return None, ""
+    return min(present, key=lambda pair: pair[0])
 
 
 def compose_row(
@@ -120,7 +132,8 @@ def compose_row(
         "html_body": html,
         "state": "failed" if error else "queued",
         "not_before": job.not_before,
-        "expires_at": job.expires_at,
+        # Claims skip rows past this: a message is never sent after its job's end.
+        "expires_at": job_end(job)[0],
         "lease_owner": None,
         "lease_expires_at": None,
         "attempts": 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from ums_pipelines import audit
 from ums_pipelines.dispatch.bulk import CHUNKS
 from ums_pipelines.dispatch.claims import MESSAGES, T, expire_overdue
+from ums_pipelines.dispatch.ratelimit import ProviderLimit, SharedRateLimiter
 from ums_pipelines.dispatch.record import next_legs
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, as_utc, utcnow
@@ -18,6 +20,7 @@ from ums_pipelines.store.models import Job, Message
 
 __all__ = [
     "chunks_left",
+    "configure_pace",
     "finish",
     "job_state_counts",
     "job_status",
@@ -57,6 +60,19 @@ def leg_timeout(store: Store, job_id: str) -> timedelta | None:
     with store.session() as session:
         seconds = session.scalar(select(Job.leg_timeout_s).where(Job.job_id == job_id))
     return timedelta(seconds=seconds) if seconds else None
+
+
+def configure_pace(store: Store, limiter: SharedRateLimiter, job_id: str) -> str | None:
+    """A paced job gets its own bucket in the shared limiter, so every sender of the job,
+    in any process, draws from one pace; returns the bucket's key."""
+    with store.session() as session:
+        pace = session.scalar(select(Job.pace_per_s).where(Job.job_id == job_id))
+    if not pace:
+        return None
+    # Provider keys are 32 characters; job ids up to 64: a digest keeps them apart.
+    key = "job:" + hashlib.sha256(job_id.encode()).hexdigest()[:24]
+    limiter.configure([ProviderLimit(key, pace)])
+    return key
 
 
 def renew(store: Store, owner: str, lease: timedelta) -> int:
@@ -115,7 +131,7 @@ def stop_overdue(session: Session, settings: Settings, job_id: str, now: datetim
     job = session.get(Job, job_id)
     if job is None:
         return 0
-    stopped = len(expire_overdue(session, now, job_id))
+    stopped = 0
     valid_until = job.content_valid_until
     if valid_until is not None and as_utc(valid_until) <= now:
         # Validity may be cut after the rows were written: the job row is the truth.
@@ -130,12 +146,13 @@ def stop_overdue(session: Session, settings: Settings, job_id: str, now: datetim
                 updated_at=now,
             )
         )
-        stopped += int(result.rowcount)  # type: ignore[attr-defined]
-        if not job.stop_reason:
+        stopped = int(result.rowcount)  # type: ignore[attr-defined]
+        if stopped and not job.stop_reason:
             job.stop_reason = "content validity ended"
-    elif stopped and not job.stop_reason:
+    windowed = len(expire_overdue(session, now, job_id))
+    if windowed and not job.stop_reason:
         job.stop_reason = "send window ended"
-    return stopped
+    return stopped + windowed
 
 
 def time_out_legs(session: Session, settings: Settings, job_id: str, now: datetime) -> int:

@@ -88,6 +88,8 @@ class Dispatcher:
         self._stop = asyncio.Event()
         self._sent: Counter[str] = Counter()
         self._stats = RecordStats()
+        self._pace_key: str | None = None
+        self._leg_timeout: timedelta | None = None
 
     # -- the hot path -------------------------------------------------------------------
 
@@ -161,20 +163,35 @@ class Dispatcher:
                 await asyncio.to_thread(hk.release, self.store, [c.id for c in batch], self.owner)
                 await asyncio.sleep(self.tick * 4)
                 return
-            grant = await asyncio.to_thread(self.limiter.acquire, provider, len(batch))
-            if grant.granted == 0:
-                await asyncio.sleep(max(grant.wait_s, 0.001))
+            granted, wait_s = await asyncio.to_thread(self._grant, provider, len(batch))
+            if granted == 0:
+                await asyncio.sleep(max(wait_s, 0.001))
                 continue
-            part, batch = batch[: grant.granted], batch[grant.granted :]
+            part, batch = batch[:granted], batch[granted:]
             outcomes = await adapter.send(part)
             await asyncio.to_thread(self._record, provider, outcomes)
+
+    def _grant(self, provider: str, n: int) -> tuple[int, float]:
+        """Tokens of the job's own pace first, then of the provider's shared limit."""
+        if self._pace_key is not None:
+            paced = self.limiter.acquire(self._pace_key, n)
+            if paced.granted == 0:
+                return 0, paced.wait_s
+            n = paced.granted
+        grant = self.limiter.acquire(provider, n)
+        return grant.granted, grant.wait_s
 
     def _record(self, provider: str, outcomes: list[SendOutcome]) -> None:
         busy = [o.retry_after for o in outcomes if o.code in ("HTTP-429",)]
         if busy:
             self.limiter.penalize(provider, max((r or 0.0) for r in busy))
-        transport = all(o.status == "retry" for o in outcomes) and outcomes
-        self.breaker.record(provider, not transport)
+        # Only a provider that did not answer counts against its circuit; a 429 is an
+        # answer (the limiter slows down) and so is a per-message refusal.
+        down = bool(outcomes) and all(
+            o.status == "retry" and (o.code == "E-TRANSPORT" or (o.code or "").startswith("HTTP-5"))
+            for o in outcomes
+        )
+        self.breaker.record(provider, not down)
         with self.store.session() as session:
             stats = record_results(
                 session,
@@ -203,6 +220,9 @@ class Dispatcher:
         result = DispatchResult(job_id)
         await asyncio.to_thread(plan_chunks, self.store, job_id)
         self._leg_timeout = await asyncio.to_thread(hk.leg_timeout, self.store, job_id)
+        self._pace_key = await asyncio.to_thread(
+            hk.configure_pace, self.store, self.limiter, job_id
+        )
         status = await asyncio.to_thread(hk.job_status, self.store, job_id)
         own_client = client is None
         http = client or make_client(timeout=self.client_timeout)
