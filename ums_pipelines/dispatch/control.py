@@ -26,7 +26,7 @@ from ums_pipelines.jobs import template_variants
 from ums_pipelines.lanes import TERMINAL_STATES
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
-from ums_pipelines.store.models import Customer, Job
+from ums_pipelines.store.models import AuditLog, Customer, Job
 from ums_pipelines.targets import read_targets
 
 __all__ = [
@@ -104,8 +104,9 @@ def pause(store: Store, job_id: str, actor: str) -> ControlResult:
         if job.status in (*_CLOSED, "done"):
             raise ControlError(f"job {job_id} is {job.status}; only a running job can be paused")
         held = _move(session, job_id, ("queued",), state="held")
+        was = job.status
         job.status, job.updated_at = "paused", utcnow()
-        audit.record(session, actor, "job.paused", "job", job_id, held=held)
+        audit.record(session, actor, "job.paused", "job", job_id, held=held, was=was)
     return ControlResult(job_id, "pause", "paused", held)
 
 
@@ -115,9 +116,17 @@ def resume(store: Store, job_id: str, actor: str) -> ControlResult:
         if job.status != "paused":
             raise ControlError(f"job {job_id} is {job.status}, not paused")
         queued = _move(session, job_id, ("held",), state="queued")
-        job.status, job.updated_at = "dispatching", utcnow()
+        # A standing (real-time) job goes back to standing, a bulk job to dispatching.
+        paused = session.scalars(
+            select(AuditLog)
+            .where(AuditLog.entity_id == job_id, AuditLog.action == "job.paused")
+            .order_by(AuditLog.id.desc())
+            .limit(1)
+        ).first()
+        status = "standing" if paused and paused.detail.get("was") == "standing" else "dispatching"
+        job.status, job.updated_at = status, utcnow()
         audit.record(session, actor, "job.resumed", "job", job_id, requeued=queued)
-    return ControlResult(job_id, "resume", "dispatching", queued)
+    return ControlResult(job_id, "resume", status, queued)
 
 
 def cancel(store: Store, settings: Settings, job_id: str, actor: str) -> ControlResult:

@@ -186,3 +186,17 @@ def test_resend_failed_waits_for_messages_in_flight(sim_bank: Any) -> None:
             control.resend_failed(bank.store, bank.settings, job_id, "ops")
     with pytest.raises(control.ControlError):
         control.pause(bank.store, "no-such-job", "ops")
+
+
+def test_a_paused_standing_job_resumes_standing(sim_bank: Any) -> None:
+    """Real-time intake only feeds standing jobs: resume must not turn one into a bulk job."""
+    from ums_pipelines.dispatch.standing import standing_job
+
+    sim_bank.register(template_code="rt-notice")
+    job_id = standing_job(sim_bank.store, "rt-notice")
+    control.pause(sim_bank.store, job_id, actor="ops")
+    result = control.resume(sim_bank.store, job_id, actor="ops")
+    assert result.status == "standing"
+    with sim_bank.store.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.status == "standing"
