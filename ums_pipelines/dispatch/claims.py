@@ -136,14 +136,22 @@ def claim_rows(
 
 
 def reap_expired(session: Session, now: datetime, job_id: str | None = None) -> int:
-    """Leases of dead senders end: their rows are queued again (same key, so no double send)."""
+    """Leases of dead senders end: their rows are queued again (same key, so no double send).
+
+    On PostgreSQL the rows are locked first, in id order, skipping rows another
+    transaction holds: several dispatchers reaping (or recording) the same rows at once
+    deadlocked on a plain UPDATE, which locks in whatever order the scan meets them.
+    """
+    ids = select(T.id).where(T.state == "claimed", T.lease_expires_at < now).order_by(T.id)
+    if job_id is not None:
+        ids = ids.where(T.job_id == job_id)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
     statement = (
         update(MESSAGES)
-        .where(T.state == "claimed", T.lease_expires_at < now)
+        .where(T.id.in_(ids.scalar_subquery()), T.state == "claimed", T.lease_expires_at < now)
         .values(state="queued", lease_owner=None, lease_expires_at=None, updated_at=now)
     )
-    if job_id is not None:
-        statement = statement.where(T.job_id == job_id)
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
