@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -76,7 +76,11 @@ def plan_chunks(store: Store, job_id: str) -> int:
             for n, start in enumerate(range(0, job.target_count, size))
         ]
         if rows:
-            session.execute(insert(CHUNKS), rows)
+            # Several dispatchers started together all find no split: the first to commit
+            # wins and the others' identical rows turn into nothing (not an IntegrityError).
+            dialect = session.get_bind().dialect.name
+            stmt = postgresql.insert(CHUNKS) if dialect == "postgresql" else sqlite.insert(CHUNKS)
+            session.execute(stmt.on_conflict_do_nothing(), rows)
         return len(rows)
 
 
