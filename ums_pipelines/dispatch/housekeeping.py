@@ -79,9 +79,15 @@ def renew(store: Store, owner: str, lease: timedelta) -> int:
     """A live sender's heartbeat: its leases go on; a dead one's run out and are reaped."""
     now = utcnow()
     with store.session() as session:
+        # Rows locked elsewhere (being recorded by this owner's senders, or a receipt
+        # applied) are skipped, not waited for: a plain UPDATE locked in scan order and
+        # deadlocked with those on PostgreSQL; their state is changing anyway.
+        mine = select(T.id).where(T.lease_owner == owner, T.state == "claimed").order_by(T.id)
+        if session.get_bind().dialect.name == "postgresql":
+            mine = mine.with_for_update(skip_locked=True)
         result = session.execute(
             update(MESSAGES)
-            .where(T.lease_owner == owner, T.state == "claimed")
+            .where(T.id.in_(mine.scalar_subquery()), T.state == "claimed")
             .values(lease_expires_at=now + lease)
         )
         session.execute(
