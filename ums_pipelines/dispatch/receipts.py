@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,9 +18,10 @@ from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
 from ums_pipelines.store.models import DeliveryEvent, Message, Watermark
 
-__all__ = ["ReceiptResult", "apply_receipts", "poll_receipts"]
+__all__ = ["ReceiptResult", "apply_receipts", "apply_with_retry", "poll_receipts"]
 
 PAGE = 5000
+ATTEMPTS = 8
 
 
 @dataclass
@@ -142,7 +145,7 @@ async def poll_receipts(
             nxt = int(payload.get("next", cursor))
             if not receipts and nxt == cursor:
                 break
-            part = _apply_with_retry(store, settings, channel, receipts, nxt)
+            part = apply_with_retry(store, settings, channel, receipts, nxt)
             for name in ("fetched", "applied", "delivered", "failed", "fell_back", "unknown"):
                 setattr(total, name, getattr(total, name) + getattr(part, name))
             total.per_channel[channel] = total.per_channel.get(channel, 0) + part.applied
@@ -152,12 +155,21 @@ async def poll_receipts(
     return total
 
 
-def _apply_with_retry(
-    store: Store, settings: Settings, channel: str, receipts: list[dict[str, Any]], cursor: int
+def apply_with_retry(
+    store: Store,
+    settings: Settings,
+    channel: str,
+    receipts: list[dict[str, Any]],
+    cursor: int | None,
 ) -> ReceiptResult:
-    # Two pollers racing on the same page both try to insert the same events; the loser
-    # retries once and then finds them present.
-    try:
-        return apply_receipts(store, settings, channel, receipts, cursor)
-    except IntegrityError:
-        return apply_receipts(store, settings, channel, receipts, cursor)
+    # Pollers racing on the same page both try to insert the same events; the loser
+    # retries and then finds them present. With several dispatchers polling the same
+    # feed one retry was not enough (the loser lost again to a third and exited).
+    for attempt in range(ATTEMPTS):
+        try:
+            return apply_receipts(store, settings, channel, receipts, cursor)
+        except IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
+    raise AssertionError("unreachable")

@@ -16,10 +16,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from ums_pipelines.dispatch.claims import MESSAGES, T
-from ums_pipelines.dispatch.receipts import apply_receipts
+from ums_pipelines.dispatch.receipts import apply_with_retry
 from ums_pipelines.lanes import CHANNELS
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
@@ -118,9 +117,5 @@ async def query_overdue(
 
 
 def _apply(store: Store, settings: Settings, channel: str, final: list[dict[str, Any]]) -> None:
-    try:
-        apply_receipts(store, settings, channel, final, None)
-    except IntegrityError:
-        # Another dispatcher applied the same answers at the same moment: once more
-        # finds its events present and adds nothing.
-        apply_receipts(store, settings, channel, final, None)
+    # Another dispatcher may apply the same answers at the same moment: retried.
+    apply_with_retry(store, settings, channel, final, None)
