@@ -290,10 +290,15 @@ class Dispatcher:
                 await asyncio.to_thread(hk.renew, self.store, self.owner, self.lease)
                 renewed = asked = time.monotonic()
             await asyncio.to_thread(self._sweep_job, job_id)
-            await poll_receipts(self.store, self.settings, client)
-            if time.monotonic() - asked > max(self.status_grace.total_seconds() / 2, self.tick):
-                await query_overdue(self.store, self.settings, client, job_id, self.status_grace)
-                asked = time.monotonic()
+            try:
+                await poll_receipts(self.store, self.settings, client)
+                if time.monotonic() - asked > max(self.status_grace.total_seconds() / 2, 0.5):
+                    await query_overdue(
+                        self.store, self.settings, client, job_id, self.status_grace
+                    )
+                    asked = time.monotonic()
+            except httpx.HTTPError:
+                pass  # the provider's read side is unreachable or busy: next round
             status = await asyncio.to_thread(hk.job_status, self.store, job_id)
             if status in ("paused", "cancelled", "stopped"):
                 return status
