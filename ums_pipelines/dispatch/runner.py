@@ -41,6 +41,7 @@ from ums_pipelines.targets import read_targets
 __all__ = ["DispatchResult", "Dispatcher", "build_adapters", "job_state_counts"]
 
 Progress = Callable[[str, int], None]
+_MAX_IDLE_S = 1.0  # longest wait between two sweeps of a sender with nothing to send
 job_state_counts = hk.job_state_counts
 
 
@@ -136,6 +137,7 @@ class Dispatcher:
         progress: Progress | None,
     ) -> None:
         provider = PROVIDERS[channel]
+        idle = self.tick
         while not self._stop.is_set():
             try:
                 batch = queue.get_nowait()
@@ -143,9 +145,12 @@ class Dispatcher:
                 batch = await asyncio.to_thread(self._sweep, channel, adapter.batch_size, job_id)
                 if not batch:
                     with contextlib.suppress(TimeoutError):
-                        batch = await asyncio.wait_for(queue.get(), self.tick)
+                        batch = await asyncio.wait_for(queue.get(), idle)
             if not batch:
+                # A sweep is a write transaction: idle channels' senders back off the writer lock.
+                idle = min(idle * 2, max(self.tick, _MAX_IDLE_S))
                 continue
+            idle = self.tick
             await self._send(provider, adapter, batch)
             if progress:
                 progress(channel, len(batch))
