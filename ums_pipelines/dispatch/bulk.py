@@ -168,6 +168,13 @@ def materialize_chunk(
             else:
                 failed_keys.append(row["idempotency_key"])
             rows.append(row)
+        # The lease runs from now, not from when rendering began: a 1,000-row split that
+        # took longer than the lease to render (4 dispatchers on 2 cores, 2-s leases) was
+        # written already expired, reaped by another dispatcher and sent twice.
+        until = utcnow() + lease
+        for row in rows:
+            if row["state"] == "claimed":
+                row["lease_expires_at"] = until
         # RETURNING gives every inserted row: send only those written claimed (not the
         # cancelled, expired, held or unrenderable ones).
         mine = {r["idempotency_key"] for r in rows if r["state"] == "claimed"}
