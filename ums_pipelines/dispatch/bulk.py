@@ -10,8 +10,9 @@ on the key) and claims the rows the dead writer left queued.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -106,8 +107,45 @@ def claim_chunk(
     return ChunkWork(*row) if row else None
 
 
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC) if value.tzinfo else value
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite DATETIME format
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _insert_claimed_sqlite(session: Session, rows: list[dict[str, Any]]) -> list[Claimed]:
+    """The same insert on the driver's executemany: SQLAlchemy's per-row parameter
+    processing (30 columns, five timestamps) was a third of a bulk job's CPU on SQLite."""
+    columns = [*rows[0].keys(), "send_round"] if "send_round" not in rows[0] else list(rows[0])
+    sql = (
+        f"INSERT INTO messages ({', '.join(columns)}) "  # noqa: S608 - names from the model
+        f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+    mine = [r["idempotency_key"] for r in rows if r.get("state") == "claimed"]
+    # Rows already there (a take-over) are not ours to hand out, even if this same
+    # dispatcher's sweep claimed them meanwhile: the write lock held since BEGIN
+    # IMMEDIATE makes this read and the insert one step.
+    existing = set(session.scalars(select(T.idempotency_key).where(T.idempotency_key.in_(mine))))
+    session.connection().exec_driver_sql(
+        sql, [tuple(_sqlite_value(r.get(c, 0)) for c in columns) for r in rows]
+    )
+    mine = [k for k in mine if k not in existing]
+    if not mine:
+        return []
+    owner = next(r["lease_owner"] for r in rows if r.get("state") == "claimed")
+    query = select(*CLAIM_COLUMNS).where(
+        T.idempotency_key.in_(mine), T.lease_owner == owner, T.state == "claimed"
+    )
+    return [to_claimed(r) for r in session.execute(query)]
+
+
 def _insert_claimed(session: Session, rows: list[dict[str, Any]]) -> list[Claimed]:
     dialect = session.get_bind().dialect.name
+    if dialect == "sqlite" and rows:
+        return _insert_claimed_sqlite(session, rows)
     stmt = postgresql.insert(MESSAGES) if dialect == "postgresql" else sqlite.insert(MESSAGES)
     stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
     return [to_claimed(r) for r in session.execute(stmt.returning(*CLAIM_COLUMNS), rows)]

@@ -336,4 +336,7 @@ class Dispatcher:
         with self.store.session() as session:
             reap_expired(session, now, job_id)
             hk.stop_overdue(session, self.settings, job_id, now)
-            hk.time_out_legs(session, self.settings, job_id, now)
+            if self._leg_timeout is not None:
+                # Without a leg timeout no row has a deadline; the query would still walk
+                # every accepted row of the job (a million in a big job) on each tick.
+                hk.time_out_legs(session, self.settings, job_id, now)
