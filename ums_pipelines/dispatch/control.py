@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
-from ums_pipelines.dispatch.bulk import claim_chunk, materialize_chunk
+from ums_pipelines.dispatch.bulk import claim_chunk, materialize_chunk, plan_chunks
 from ums_pipelines.dispatch.claims import MESSAGES, T
 from ums_pipelines.dispatch.compose import compose_row, idempotency_key
 from ums_pipelines.dispatch.record import next_legs
@@ -141,6 +141,7 @@ def cancel(store: Store, settings: Settings, job_id: str, actor: str) -> Control
         job.stop_reason = job.stop_reason or f"cancelled by {actor}"
     written = 0
     if job.target_count is not None:
+        plan_chunks(store, job_id)  # a job never dispatched has no splits yet
         frame = None
         owner = f"cancel-{job_id}"[:64]
         while True:
