@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ums_pipelines.dispatch.backoff import Backoff
-from ums_pipelines.dispatch.claims import MESSAGES, T
+from ums_pipelines.dispatch.claims import MESSAGES, T, sqlite_param
 from ums_pipelines.dispatch.compose import compose_row
 from ums_pipelines.jobs import ChannelVariant, template_variants
 from ums_pipelines.settings import Settings
@@ -85,6 +85,30 @@ def _events(
         )
 
 
+_ACCEPTED_SQL = (
+    "UPDATE messages SET state = CASE WHEN state = 'claimed' THEN 'accepted' ELSE state END, "
+    "provider_message_id = ?, submitted_at = ?, lease_owner = NULL, lease_expires_at = NULL, "
+    "leg_deadline_at = ?, updated_at = ? WHERE id = ? AND lease_owner = ?"
+)
+
+
+def _accepted_sqlite(
+    session: Session,
+    owner: str,
+    accepted: list[SendOutcome],
+    now: datetime,
+    leg_timeout: timedelta | None,
+) -> int:
+    """The accepted-rows update of ``record_results`` on the driver's executemany."""
+    at = sqlite_param(now)
+    deadline = sqlite_param(now + leg_timeout) if leg_timeout else None
+    result = session.connection().exec_driver_sql(
+        _ACCEPTED_SQL,
+        [(o.provider_message_id, at, deadline, at, o.message_id, owner) for o in accepted],
+    )
+    return int(result.rowcount)
+
+
 def record_results(
     session: Session,
     settings: Settings,
@@ -98,7 +122,10 @@ def record_results(
     outcomes = list(outcomes)
     accepted = [o for o in outcomes if o.status == "accepted"]
     others = [o for o in outcomes if o.status != "accepted"]
-    if accepted:
+    if accepted and session.get_bind().dialect.name == "sqlite":
+        stats.accepted = _accepted_sqlite(session, owner, accepted, now, leg_timeout)
+        stats.lost_lease += len(accepted) - stats.accepted
+    elif accepted:
         result = session.execute(
             update(MESSAGES)
             # A fast provider's receipt may land before this write: keep its final state.
