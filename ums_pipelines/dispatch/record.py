@@ -26,6 +26,7 @@ from ums_pipelines.store.models import Customer, DeliveryEvent, Job
 __all__ = [
     "DEFAULT_BACKOFF",
     "MAX_ATTEMPTS",
+    "UNCONFIRMED",
     "RecordStats",
     "SendOutcome",
     "next_legs",
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 MAX_ATTEMPTS = 5
+# Retries ran out on errors that leave the provider's side unknown: a status query decides.
+UNCONFIRMED = "E-UNCONFIRMED"
 EVENTS: Table = DeliveryEvent.__table__  # type: ignore[assignment]
 
 
@@ -157,6 +160,7 @@ def record_results(
     stats.lost_lease += len(by_id) - len(held)
     retry: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
+    unconfirmed: list[dict[str, Any]] = []
     events: list[tuple[int, str, str | None, str | None]] = []
     for mid, attempts in held.items():
         o = by_id[mid]
@@ -165,9 +169,31 @@ def record_results(
             retry.append({"mid": mid, "nb": now + timedelta(seconds=delay), "c": o.code})
             events.append((mid, "retry", o.code, o.reason))
             stats.retry_codes[o.code or "?"] = stats.retry_codes.get(o.code or "?", 0) + 1
+        elif o.status == "retry":
+            # Out of attempts, but an earlier one may have reached the provider (a timeout
+            # or reset after it recorded the message): failing here and falling back could
+            # deliver twice and left the books off by that message. Ask the provider first
+            # (status_query): delivered/failed apply as a receipt, unknown fails it then.
+            unconfirmed.append({"mid": mid, "c": UNCONFIRMED, "r": f"{o.code}: {o.reason}"})
+            events.append((mid, "unconfirmed", o.code, o.reason))
         else:
             failed.append({"mid": mid, "c": o.code, "r": (o.reason or "")[:500]})
             events.append((mid, "rejected", o.code, o.reason))
+    if unconfirmed:
+        session.execute(
+            update(MESSAGES)
+            .where(T.id == bindparam("mid"))
+            .values(
+                state="accepted",
+                error_code=bindparam("c"),
+                error_reason=bindparam("r"),
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now - timedelta(days=1),  # due for a status query at once
+            ),
+            unconfirmed,
+            execution_options={"synchronize_session": False},
+        )
     if retry:
         session.execute(
             update(MESSAGES)

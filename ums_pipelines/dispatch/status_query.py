@@ -1,6 +1,8 @@
 """Asking the provider about accepted messages whose final receipt never came.
 
-Receipts get lost. A row accepted longer than a grace period ago without a final
+Receipts get lost, and a message whose retries ran out on timeouts may or may not be
+at the provider (``E-UNCONFIRMED``): an "unknown" answer fails it and its chain goes on.
+A row accepted longer than a grace period ago without a final
 receipt is looked up at the provider's status endpoint, in batches of keys: a final
 answer (delivered/failed) is applied exactly like a receipt (the same idempotent path,
 fallback included); "pending" keeps waiting and the row is asked again one grace
@@ -19,6 +21,7 @@ from sqlalchemy import select, update
 
 from ums_pipelines.dispatch.claims import MESSAGES, T
 from ums_pipelines.dispatch.receipts import apply_with_retry
+from ums_pipelines.dispatch.record import UNCONFIRMED, next_legs
 from ums_pipelines.lanes import CHANNELS
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
@@ -100,6 +103,9 @@ async def query_overdue(
                 for a in answers
                 if a.get("status") in ("delivered", "failed")
             ]
+            unknown = [a["clientKey"] for a in answers if a.get("status") == "unknown"]
+            if unknown:
+                await asyncio.to_thread(_give_up, store, settings, unknown)
             waiting = [
                 a["clientKey"] for a in answers if a.get("status") not in ("delivered", "failed")
             ]
@@ -119,3 +125,25 @@ async def query_overdue(
 def _apply(store: Store, settings: Settings, channel: str, final: list[dict[str, Any]]) -> None:
     # Another dispatcher may apply the same answers at the same moment: retried.
     apply_with_retry(store, settings, channel, final, None)
+
+
+def _give_up(store: Store, settings: Settings, keys: list[str]) -> int:
+    """Rows whose retries ran out and that the provider never accepted: failed now, and
+    their chain goes on (the only moment that is safe: the provider has no copy)."""
+    now = utcnow()
+    with store.session() as session:
+        ids = list(
+            session.scalars(
+                update(MESSAGES)
+                .where(
+                    T.idempotency_key.in_(keys),
+                    T.state == "accepted",
+                    T.error_code == UNCONFIRMED,
+                    T.submitted_at.is_(None),
+                )
+                .values(state="failed", completed_at=now, updated_at=now)
+                .returning(T.id)
+            )
+        )
+        next_legs(session, settings, ids, now)
+    return len(ids)
