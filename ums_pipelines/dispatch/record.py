@@ -112,6 +112,17 @@ def _accepted_sqlite(
     return int(result.rowcount)
 
 
+def _by_id(session: Session, rows: list[dict[str, Any]], **values: Any) -> None:
+    """One executemany UPDATE of rows by id (``mid``), giving up their lease."""
+    session.execute(
+        update(MESSAGES)
+        .where(T.id == bindparam("mid"))
+        .values(lease_owner=None, lease_expires_at=None, **values),
+        rows,
+        execution_options={"synchronize_session": False},
+    )
+
+
 def record_results(
     session: Session,
     settings: Settings,
@@ -180,51 +191,33 @@ def record_results(
             failed.append({"mid": mid, "c": o.code, "r": (o.reason or "")[:500]})
             events.append((mid, "rejected", o.code, o.reason))
     if unconfirmed:
-        session.execute(
-            update(MESSAGES)
-            .where(T.id == bindparam("mid"))
-            .values(
-                state="accepted",
-                error_code=bindparam("c"),
-                error_reason=bindparam("r"),
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=now - timedelta(days=1),  # due for a status query at once
-            ),
+        _by_id(
+            session,
             unconfirmed,
-            execution_options={"synchronize_session": False},
+            state="accepted",
+            error_code=bindparam("c"),
+            error_reason=bindparam("r"),
+            updated_at=now - timedelta(days=1),  # due for a status query at once
         )
     if retry:
-        session.execute(
-            update(MESSAGES)
-            .where(T.id == bindparam("mid"))
-            .values(
-                state="queued",
-                not_before=bindparam("nb"),
-                error_code=bindparam("c"),
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=now,
-            ),
+        _by_id(
+            session,
             retry,
-            execution_options={"synchronize_session": False},
+            state="queued",
+            not_before=bindparam("nb"),
+            error_code=bindparam("c"),
+            updated_at=now,
         )
         stats.retried = len(retry)
     if failed:
-        session.execute(
-            update(MESSAGES)
-            .where(T.id == bindparam("mid"))
-            .values(
-                state="failed",
-                error_code=bindparam("c"),
-                error_reason=bindparam("r"),
-                lease_owner=None,
-                lease_expires_at=None,
-                completed_at=now,
-                updated_at=now,
-            ),
+        _by_id(
+            session,
             failed,
-            execution_options={"synchronize_session": False},
+            state="failed",
+            error_code=bindparam("c"),
+            error_reason=bindparam("r"),
+            completed_at=now,
+            updated_at=now,
         )
         stats.failed = len(failed)
         chainable = [f["mid"] for f in failed if by_id[f["mid"]].fall_back]
