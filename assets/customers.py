@@ -24,7 +24,9 @@ MAX_ISSUES = 200
         "UMS_HOME/inbox/customers; bad rows are quarantined with their reason, good rows applied."
     ),
 )
-def customer_profiles(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.MaterializeResult[None]:
+def customer_profiles(
+    context: dg.AssetExecutionContext, ums: UmsResource
+) -> dg.MaterializeResult[None]:
     started = time.monotonic()
     with ums.open_store() as store:
         report = sync_inbox(store, ums.settings())
