@@ -33,6 +33,7 @@ from ums_pipelines.dispatch.ratelimit import SharedRateLimiter
 from ums_pipelines.dispatch.receipts import poll_receipts
 from ums_pipelines.dispatch.record import SendOutcome, record_results
 from ums_pipelines.dispatch.requestfiles import sync_request_files
+from ums_pipelines.dispatch.status_query import query_overdue
 from ums_pipelines.lanes import CHANNELS, Lane
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
@@ -59,6 +60,9 @@ class AgentConfig:
     tick_s: float = 0.25  # housekeeping
     receipts_every_s: float = 1.0
     inbox_every_s: float = 1.0  # 0 turns the drop folder off
+    # Accepted rows with no final receipt this long are asked for (lost receipts, and
+    # rows left E-UNCONFIRMED when their retries ran out).
+    status_grace_s: float = 30.0
     stop_grace_s: float = 10.0  # on stop, for the sends in flight
 
     @property
@@ -208,6 +212,17 @@ class Agent:
                 "receipts",
                 cfg.receipts_every_s,
                 partial(poll_receipts, self.store, self.settings, client),
+            ),
+            self._every(
+                "status queries",
+                max(cfg.status_grace_s / 2, 0.5),
+                partial(
+                    query_overdue,
+                    self.store,
+                    self.settings,
+                    client,
+                    grace=timedelta(seconds=cfg.status_grace_s),
+                ),
             ),
         ]
         if cfg.inbox_every_s > 0:

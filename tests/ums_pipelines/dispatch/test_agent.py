@@ -147,3 +147,82 @@ def test_stopping_an_agent_hands_its_claims_back(bank: Any) -> None:
         m = session.get_one(Message, answer.message_id)
         assert m.state == "queued" and m.lease_owner is None
         assert session.get_one(AgentRow, agent_id).state == "stopped"
+
+
+def test_agent_asks_the_provider_about_rows_whose_receipt_never_came(
+    sim_bank: Any, ledger_rows: Any
+) -> None:
+    """A row left accepted with no final receipt (a lost receipt, or retries that ran out
+    after a timeout) is settled by the agent's status query, as the provider's books say."""
+    from sqlalchemy import delete, update
+
+    from ums_pipelines.store.models import DeliveryEvent
+
+    bank = sim_bank
+    bank.add_mixed(6)
+    bank.register()
+    caller = f"core-{uuid.uuid4().hex[:8]}"
+    cfg = AgentConfig(
+        lease_seconds=3, tick_s=0.1, receipts_every_s=0.3, inbox_every_s=0, status_grace_s=1.0
+    )
+
+    async def wait_final(job_ids: set[str]) -> list[Message]:
+        rows: list[Message] = []
+        for _ in range(200):
+            rows = [m for j in job_ids for m in bank.messages(j)]
+            if rows and all(m.state in ("delivered", "failed") for m in rows):
+                break
+            await asyncio.sleep(0.1)
+        return rows
+
+    async def scenario() -> tuple[list[Message], list[Message]]:
+        agent, task = start_agent(bank.store, bank.settings, cfg)
+        await asyncio.wait_for(agent.started.wait(), 10)
+        answers = [
+            await asyncio.to_thread(
+                submit,
+                bank.store,
+                bank.settings,
+                caller=caller,
+                caller_key=f"s{i}",
+                customer_id=f"C{i:05d}",
+                template_code="tx-notice",
+            )
+            for i in range(6)
+        ]
+        job_ids = {a.job_id for a in answers if a.job_id}
+        first = await wait_final(job_ids)
+        # Lose the outcomes and their receipts: the feed has moved past them, so only a
+        # status query can bring them back.
+        ids = [m.id for m in first]
+        with bank.store.session() as session:
+            session.execute(delete(DeliveryEvent).where(DeliveryEvent.message_id.in_(ids)))
+            session.execute(
+                update(Message)
+                .where(Message.id.in_(ids))
+                .values(
+                    state="accepted",
+                    error_code="E-UNCONFIRMED",
+                    completed_at=None,
+                    updated_at=utcnow() - timedelta(minutes=5),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        second = await wait_final(job_ids)
+        agent.stop()
+        await asyncio.wait_for(task, 15)
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first and len(second) == len(first)
+    assert {m.id: m.state for m in second} == {m.id: m.state for m in first}
+    outcome = {
+        r["clientKey"]: r["outcome"]
+        for j in {m.job_id for m in second}
+        for r in ledger_rows(f"{j}.")
+    }
+    for m in second:
+        if m.submitted_at:
+            assert m.state == (
+                "delivered" if outcome[m.idempotency_key] == "delivered" else "failed"
+            )
