@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ums_pipelines.settings import get_settings
+from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store import Store
 
 if TYPE_CHECKING:
@@ -81,14 +81,19 @@ def dispatch(
         raise typer.Exit(code=1)
 
 
-def _report(action: str, fn: Callable[[], ControlResult]) -> None:
+def _report(action: str, fn: Callable[[Store, Settings], ControlResult]) -> None:
+    """Run one control action on the configured store and print what it did."""
     from ums_pipelines.dispatch.control import ControlError
 
+    settings = get_settings()
+    store = Store(settings.store_url)
     try:
-        result = fn()
+        result = fn(store, settings)
     except ControlError as exc:
         console.print(f"[red]{action}: {exc}")
         raise typer.Exit(code=2) from exc
+    finally:
+        store.dispose()
     console.print(f"job {result.job_id}: {action} → {result.status} ({result.rows} messages)")
 
 
@@ -97,11 +102,7 @@ def job_pause(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
     """Hold the job's queued messages; running dispatchers stop, in-flight sends finish."""
     from ums_pipelines.dispatch import control
 
-    store = Store(get_settings().store_url)
-    try:
-        _report("pause", lambda: control.pause(store, job_id, actor))
-    finally:
-        store.dispose()
+    _report("pause", lambda store, _: control.pause(store, job_id, actor))
 
 
 @job_app.command("resume")
@@ -109,11 +110,7 @@ def job_resume(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
     """Queue the held messages again; `ums dispatch JOB_ID` sends them."""
     from ums_pipelines.dispatch import control
 
-    store = Store(get_settings().store_url)
-    try:
-        _report("resume", lambda: control.resume(store, job_id, actor))
-    finally:
-        store.dispose()
+    _report("resume", lambda store, _: control.resume(store, job_id, actor))
 
 
 @job_app.command("cancel")
@@ -121,12 +118,7 @@ def job_cancel(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
     """Cancel every unsent message; every target still ends with a (cancelled) row."""
     from ums_pipelines.dispatch import control
 
-    settings = get_settings()
-    store = Store(settings.store_url)
-    try:
-        _report("cancel", lambda: control.cancel(store, settings, job_id, actor))
-    finally:
-        store.dispose()
+    _report("cancel", lambda store, settings: control.cancel(store, settings, job_id, actor))
 
 
 @job_app.command("resend-failed")
@@ -135,9 +127,7 @@ def job_resend_failed(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> Non
     customer with any delivered message); `ums dispatch JOB_ID` sends them."""
     from ums_pipelines.dispatch import control
 
-    settings = get_settings()
-    store = Store(settings.store_url)
-    try:
-        _report("resend-failed", lambda: control.resend_failed(store, settings, job_id, actor))
-    finally:
-        store.dispose()
+    _report(
+        "resend-failed",
+        lambda store, settings: control.resend_failed(store, settings, job_id, actor),
+    )
