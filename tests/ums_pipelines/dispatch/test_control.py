@@ -21,13 +21,14 @@ from ums_pipelines.store.models import AuditLog, Job
 from ums_pipelines.targets import read_targets
 
 
-def small_chunks(bank: Any, n: int, chunk: int = 10) -> str:
+def small_chunks(bank: Any, n: int, chunk: int = 10, pace: float | None = None) -> str:
     bank.add_mixed(n)
     job_id = str(bank.targeted())
     with bank.store.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
         job.chunk_size = chunk
+        job.pace_per_s = pace
     plan_chunks(bank.store, job_id)
     return job_id
 
@@ -72,7 +73,9 @@ def actions(bank: Any, job_id: str) -> list[str]:
 
 def test_pause_holds_the_rest_and_resume_sends_it_once(sim_bank: Any, ledger_rows: Any) -> None:
     bank = sim_bank
-    job_id = small_chunks(bank, 60)
+    # Paced, so rows are still queued when the first batch returns: unpaced, the senders
+    # could claim all 60 before the pause lands and leave nothing to hold.
+    job_id = small_chunks(bank, 60, pace=20)
     paused = run(bank, job_id, lambda: control.pause(bank.store, job_id, "ops"))
     assert paused.status == "paused" and not paused.terminal
     states = Counter(m.state for m in bank.messages(job_id))
@@ -104,7 +107,7 @@ def test_cancel_accounts_for_every_target_and_sends_nothing_more(
     sim_bank: Any, ledger_rows: Any
 ) -> None:
     bank = sim_bank
-    job_id = small_chunks(bank, 80)
+    job_id = small_chunks(bank, 80, pace=20)  # paced for the same reason as the pause test
     result = run(bank, job_id, lambda: control.cancel(bank.store, bank.settings, job_id, "ops"))
     assert result.status == "cancelled"
     # Sends already accepted finish by their receipts; nothing else is left in flight.
