@@ -7,6 +7,7 @@ configured zone.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -69,6 +71,7 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     push_token: Mapped[str | None] = mapped_column(String(255))
+    push_platform: Mapped[str | None] = mapped_column(String(8))  # fcm | apns
     preferred_channel: Mapped[str | None] = mapped_column(String(16))
     branch: Mapped[str | None] = mapped_column(String(50))
     deceased: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -138,6 +141,8 @@ class TemplateVersion(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
+    # Channel parts beyond text: buttons, images, attachments, RCS/Kakao message types.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     variables: Mapped[list[Any]] = mapped_column(JSON)
     provider_template_code: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # draft | approved | retired
@@ -210,6 +215,9 @@ class Message(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # rendered channel parts
+    country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166 of an international send
+    unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))  # KRW, set at send
     state: Mapped[str] = mapped_column(String(16))
     not_before: Mapped[datetime | None] = mapped_column(UtcTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcTime)
