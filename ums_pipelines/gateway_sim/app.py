@@ -74,6 +74,7 @@ def create_app(
         Route("/ledger/v1/summary", queries.summary, methods=["GET"]),
         Route("/ledger/v1/messages", queries.messages, methods=["GET"]),
         Route("/ledger/v1/rate", queries.rate, methods=["GET"]),
+        Route("/ledger/v1/wire/{clientKey}", queries.wire, methods=["GET"]),
         Route("/health", _health, methods=["GET"]),
     ]
     return Starlette(routes=routes)

@@ -34,13 +34,21 @@ __all__ = ["Ledger", "RateLimit", "RateLimited", "now_ms"]
 
 Planner = Callable[[NewMessage, int], ReceiptPlan]
 
-_SCHEMA = """
+
+def _sql_list(values: Sequence[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+_TYPES = sorted({t for types in TYPES_BY_CHANNEL.values() for t in types})
+
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS messages (
     seq            INTEGER PRIMARY KEY AUTOINCREMENT,
     client_key     TEXT NOT NULL UNIQUE,
     message_id     TEXT NOT NULL,
-    channel        TEXT NOT NULL CHECK (channel IN ('sms', 'alimtalk', 'push', 'email')),
-    type           TEXT NOT NULL CHECK (type IN ('SMS', 'LMS', 'ALIMTALK', 'PUSH', 'EMAIL')),
+    channel        TEXT NOT NULL CHECK (channel IN ({_sql_list(CHANNELS)})),
+    type           TEXT NOT NULL CHECK (type IN ({_sql_list(_TYPES)})),
     sender         TEXT NOT NULL,
     recipient      TEXT NOT NULL,
     subject        TEXT,
@@ -50,7 +58,8 @@ CREATE TABLE IF NOT EXISTS messages (
     code           TEXT,
     reason         TEXT,
     receipt_due_at INTEGER NOT NULL,
-    duplicates_ignored INTEGER NOT NULL DEFAULT 0
+    duplicates_ignored INTEGER NOT NULL DEFAULT 0,
+    wire           TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_messages_channel ON messages (channel, seq);
 """
@@ -86,6 +95,9 @@ class Ledger:
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(_SCHEMA + feed.EVENTS_SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(messages)")}
+        if "wire" not in columns:  # a ledger file written before wire formats were kept
+            self._conn.execute("ALTER TABLE messages ADD COLUMN wire TEXT")
         (last,) = self._conn.execute("SELECT MAX(accepted_at) FROM messages").fetchone()
         self._last_accepted = int(last or 0)
         self._rate_indexed = False
@@ -173,7 +185,7 @@ class Ledger:
                     self._conn.execute(
                         "INSERT INTO messages (client_key, message_id, channel, type, sender,"
                         " recipient, subject, body, accepted_at, outcome, code, reason,"
-                        " receipt_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " receipt_due_at, wire) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             r.client_key,
                             r.message_id,
@@ -188,6 +200,7 @@ class Ledger:
                             r.code,
                             r.reason,
                             due if plan is None else plan.final_due,
+                            r.wire,
                         ),
                     )
                     if plan is not None:
@@ -215,6 +228,14 @@ class Ledger:
                 raise
             receipts = feed.page(self._conn, channel, after, limit)
         return receipts, receipts[-1].seq if receipts else after
+
+    def wire(self, client_key: str) -> str | None:
+        """The message as the provider received it (JSON text), if it was recorded."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT wire FROM messages WHERE client_key = ?", (client_key,)
+            ).fetchone()
+        return None if row is None else row[0]
 
     def rate(self, channel: str, window_ms: int, key_prefix: str | None = None) -> RateWindow:
         """The busiest ``window_ms`` of accepted messages of a channel."""
@@ -286,7 +307,7 @@ class Ledger:
                 delivered=0,
                 failed=0,
                 duplicates_ignored=0,
-                by_type=dict.fromkeys(TYPES_BY_CHANNEL[channel], 0),
+                by_type={},
             )
             for channel in CHANNELS
         }

@@ -94,6 +94,14 @@ class Queries:
             {"messages": [stored_json(m) for m in rows], "next": rows[-1].seq if rows else after}
         )
 
+    async def wire(self, request: Request) -> Response:
+        """The message with this clientKey as the provider received it."""
+        key = request.path_params["clientKey"]
+        text = await run_in_threadpool(self.ledger.wire, key)
+        if text is None:
+            return relay_error(404, "E-NOT-FOUND", "no wire format recorded for this clientKey")
+        return Response(text, media_type="application/json")
+
     async def rate(self, request: Request) -> Response:
         channel = request.query_params.get("channel")
         if channel not in CHANNELS:

@@ -17,13 +17,16 @@ __all__ = [
     "StoredMessage",
 ]
 
-Channel = Literal["sms", "alimtalk", "push", "email"]
-CHANNELS: tuple[Channel, ...] = ("sms", "alimtalk", "push", "email")
+Channel = Literal["sms", "alimtalk", "push", "email", "dm"]
+CHANNELS: tuple[Channel, ...] = ("sms", "alimtalk", "push", "email", "dm")
+# The ledger's CHECK constraints are built from these two: a new provider adds its
+# channel and types here and nowhere else.
 TYPES_BY_CHANNEL: dict[str, tuple[str, ...]] = {
-    "sms": ("SMS", "LMS"),
+    "sms": ("SMS", "LMS", "INTL_SMS"),
     "alimtalk": ("ALIMTALK",),
-    "push": ("PUSH",),
+    "push": ("PUSH", "FCM", "APNS"),
     "email": ("EMAIL",),
+    "dm": ("DM",),
 }
 
 
@@ -42,6 +45,9 @@ class NewMessage:
     outcome: Literal["delivered", "failed"]
     code: str | None = None
     reason: str | None = None
+    # The message as the provider received it (JSON text): what the wire-format
+    # schemas in the tests are checked against.
+    wire: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
