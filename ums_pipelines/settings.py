@@ -28,6 +28,24 @@ class Settings(BaseSettings):
     gateway_token: str = Field(default="sim-token", description="Bearer token for the gateway.")
     smtp_host: str = Field(default="127.0.0.1")
     smtp_port: int = Field(default=8925)
+    apns_url: str = Field(
+        default="http://127.0.0.1:8902",
+        description="Base URL of the APNs provider API (HTTP/2; h2c prior knowledge on http).",
+    )
+    apns_token: str = Field(
+        default="sim.apns.token", description="APNs provider token (a JWT, ES256-signed)."
+    )
+    apns_topic: str = Field(default="kr.example.umsbank", description="The app's bundle id.")
+    intl_enabled: bool = Field(default=False, description="International sends are off by default.")
+    intl_countries: str = Field(
+        default="", description="Allowed destination countries, ISO alpha-2, comma-separated."
+    )
+    intl_cap_messages: int | None = Field(default=None, description="Monthly cap in messages.")
+    intl_cap_krw: float | None = Field(default=None, description="Monthly cap in KRW.")
+    prices_file: Path | None = Field(
+        default=None,
+        description="JSON {provider: {message_type: KRW}} overriding the default prices.",
+    )
 
     @property
     def resolved_home(self) -> Path:
@@ -70,6 +88,10 @@ class Settings(BaseSettings):
     @property
     def dagster_home(self) -> Path:
         return self.resolved_home / "dagster"
+
+    @property
+    def content_dir(self) -> Path:
+        return self.resolved_home / "content"
 
     @property
     def simulator_dir(self) -> Path:
