@@ -136,7 +136,7 @@ def test_table_output_without_json() -> None:
 
 
 def test_installed_command_prints_exactly_one_json_object() -> None:
-    done = subprocess.run(  # noqa: S603 - our own entry point
+    done = subprocess.run(
         [str(Path(sys.executable).with_name("ums")), "message", "check", "--channel", "sms",
          "--text", "가" * 46, "--json"],
         capture_output=True, text=True, timeout=60, check=False,
