@@ -128,12 +128,13 @@ class Sends:
         record = self._record(
             key,
             "push",
-            "PUSH",
+            "FCM",
             sender=project,
             recipient=message.token,
             subject=note.title if note else None,
             body=(note.body or "") if note else "",
             outcome=rules.handset_outcome(self.config, key),
+            wire=raw.decode(),
         )
         accepted = await self._accept("push", [record], 1)
         if isinstance(accepted, Response):
@@ -153,6 +154,7 @@ class Sends:
         subject: str | None,
         body: str,
         outcome: rules.Outcome,
+        wire: str | None = None,
     ) -> NewMessage:
         return NewMessage(
             client_key=key,
@@ -166,6 +168,7 @@ class Sends:
             outcome="delivered" if outcome.delivered else "failed",
             code=outcome.code,
             reason=outcome.reason,
+            wire=wire,
         )
 
     async def _accept(

@@ -16,9 +16,11 @@ import httpx
 import uvicorn
 from aiosmtpd.controller import Controller
 
+from ums_pipelines.gateway_sim.apns import create_apns_app
 from ums_pipelines.gateway_sim.app import create_app
 from ums_pipelines.gateway_sim.config import SimConfig
 from ums_pipelines.gateway_sim.faults import Connections
+from ums_pipelines.gateway_sim.h2server import H2Server
 from ums_pipelines.gateway_sim.ledger import Ledger
 from ums_pipelines.gateway_sim.smtp import LedgerSmtpHandler
 
@@ -44,8 +46,11 @@ class GatewaySimulator:
         port: int = 0,
         smtp_port: int = 0,
         ledger_path: Path | None = None,
+        apns_port: int = 0,
     ) -> None:
         self.config = config if config is not None else SimConfig()
+        self._apns_requested = apns_port
+        self._apns: H2Server | None = None
         self.host = host
         self._requested = (port, smtp_port)
         self.ledger_path = ledger_path
@@ -73,6 +78,13 @@ class GatewaySimulator:
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def apns_url(self) -> str:
+        """The APNs provider API, HTTP/2 only (its own port: uvicorn has no HTTP/2)."""
+        if self._apns is None:
+            raise RuntimeError("the simulator is not running")
+        return self._apns.base_url
 
     def _running_ports(self) -> tuple[int, int]:
         if self._ports is None:
@@ -131,6 +143,10 @@ class GatewaySimulator:
         # Returns once the SMTP server has sent its greeting to a test connection.
         self._smtp.start()
         self._wait_for_http(server, self._http_thread)
+        self._apns = H2Server(
+            create_apns_app(self.config, self.ledger), _listen(self.host, self._apns_requested)
+        )
+        self._apns.start(_STARTUP_DEADLINE_S)
 
     def _wait_for_http(self, server: uvicorn.Server, thread: threading.Thread) -> None:
         deadline = time.monotonic() + _STARTUP_DEADLINE_S
@@ -143,7 +159,10 @@ class GatewaySimulator:
         httpx.get(f"{self.base_url}/health", timeout=_STARTUP_DEADLINE_S).raise_for_status()
 
     def stop(self) -> None:
-        """Stop both servers and close the ledger; safe to call more than once."""
+        """Stop the servers and close the ledger; safe to call more than once."""
+        if self._apns is not None:
+            self._apns.stop(_SHUTDOWN_DEADLINE_S)
+            self._apns = None
         if self._smtp is not None:
             self._smtp.stop(no_assert=True)
             self._smtp = None
@@ -177,9 +196,10 @@ def serve_forever(
     smtp_port: int = 8925,
     ledger_path: Path | None = None,
     on_ready: Callable[[GatewaySimulator], None] | None = None,
+    apns_port: int = 8902,
 ) -> None:
-    """Run the simulator until Ctrl-C; ``on_ready`` is called once both servers answer."""
-    with GatewaySimulator(config, host, port, smtp_port, ledger_path) as sim:
+    """Run the simulator until Ctrl-C; ``on_ready`` is called once all servers answer."""
+    with GatewaySimulator(config, host, port, smtp_port, ledger_path, apns_port) as sim:
         if on_ready is not None:
             on_ready(sim)
         try:

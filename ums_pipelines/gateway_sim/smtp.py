@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from email import policy
@@ -14,6 +15,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from ums_pipelines.gateway_sim import rules
 from ums_pipelines.gateway_sim.config import SimConfig
 from ums_pipelines.gateway_sim.ledger import Ledger
+from ums_pipelines.gateway_sim.mime import MAX_ATTACHMENT_BYTES, mime_policy, mime_structure
 from ums_pipelines.gateway_sim.records import NewMessage
 
 __all__ = ["IDEMPOTENCY_HEADER", "LedgerSmtpHandler"]
@@ -30,9 +32,12 @@ class LedgerSmtpHandler:
     is how a real relay behaves: the 5xx comes from the receiving domain, not at DATA.
     """
 
-    def __init__(self, config: SimConfig, ledger: Ledger) -> None:
+    def __init__(
+        self, config: SimConfig, ledger: Ledger, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
+    ) -> None:
         self.config = config
         self.ledger = ledger
+        self.max_attachment_bytes = max_attachment_bytes
 
     async def handle_RCPT(
         self,
@@ -55,6 +60,11 @@ class LedgerSmtpHandler:
         # Wire line endings are CRLF; store the text as the sender wrote it.
         message = BytesParser(policy=policy.default).parsebytes(raw.replace(b"\r\n", b"\n"))
         assert isinstance(message, EmailMessage)  # guaranteed by policy.default
+        structure = mime_structure(message)
+        refusal = mime_policy(structure, self.max_attachment_bytes)
+        if refusal is not None:
+            # Refused at DATA, as a receiving system's content filter does: nothing booked.
+            return refusal
         key = _idempotency_key(message)
         recipient = envelope.rcpt_tos[0]
         outcome = rules.email_outcome(self.config, recipient)
@@ -71,6 +81,7 @@ class LedgerSmtpHandler:
             outcome="delivered" if outcome.delivered else "failed",
             code=outcome.code,
             reason=outcome.reason,
+            wire=json.dumps(structure, ensure_ascii=False),
         )
         (result,) = await asyncio.to_thread(self.ledger.accept, self.config, [record])
         log.debug("email %s", "duplicate" if result.duplicate else "accepted")

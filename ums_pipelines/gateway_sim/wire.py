@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ums_pipelines.gateway_sim.push_wire import (
+    AndroidConfig,
+    ApnsConfig,
+    FcmOptions,
+    check_data_keys,
+)
 from ums_pipelines.gateway_sim.records import RateWindow, Receipt, StoredMessage
 
 __all__ = [
@@ -83,6 +89,11 @@ class PushMessage(_Wire):
     notification: PushNotification | None = None
     # FCM refuses non-string data values, and so do we.
     data: dict[str, str] | None = None
+    android: AndroidConfig | None = None
+    apns: ApnsConfig | None = None
+    fcm_options: FcmOptions | None = None
+
+    _keys = field_validator("data")(check_data_keys)
 
 
 class PushRequest(_Wire):

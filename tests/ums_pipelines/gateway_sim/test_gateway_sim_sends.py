@@ -173,7 +173,7 @@ def test_push_success_and_idempotency(api: Api, prefix: str) -> None:
     assert first.json()["name"].startswith("projects/ums-bank/messages/")
     assert again.json() == first.json()
     (row,) = api.rows(prefix, "push")
-    assert (row["type"], row["recipient"], row["subject"]) == ("PUSH", "device-token-1", "입금")
+    assert (row["type"], row["recipient"], row["subject"]) == ("FCM", "device-token-1", "입금")
     assert api.summary(prefix)["push"]["duplicates_ignored"] == 1
 
 
