@@ -19,8 +19,10 @@ import aiosmtplib
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from ums_pipelines.channels.errors import MAPPINGS, outcome_for
 from ums_pipelines.dispatch.claims import Claimed
 from ums_pipelines.dispatch.record import SendOutcome
+from ums_pipelines.gateway_sim import codes
 from ums_pipelines.settings import Settings
 
 __all__ = [
@@ -34,8 +36,11 @@ __all__ = [
     "retry_all",
 ]
 
-# Per-message codes that no retry can fix; the chain's next leg is the only way on.
-PERMANENT = {"E-RECIPIENT", "E-ENCODING", "E-SIZE", "E-SENDER", "UNREGISTERED", "INVALID_ARGUMENT"}
+# Codes that no retry can fix, of any provider; what each one means for the send (and
+# whether the chain goes on) is channels.errors.classify's answer.
+PERMANENT = frozenset(
+    code for mapping in MAPPINGS.values() for code, e in mapping.items() if e.status == "rejected"
+)
 
 
 class ProviderAdapter(Protocol):
@@ -59,7 +64,9 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _map_results(batch: Sequence[Claimed], payload: dict[str, Any]) -> list[SendOutcome]:
+def _map_results(
+    batch: Sequence[Claimed], payload: dict[str, Any], provider: str = codes.RELAY
+) -> list[SendOutcome]:
     by_key = {r.get("clientKey"): r for r in payload.get("results", [])}
     outcomes = []
     for m in batch:
@@ -69,15 +76,14 @@ def _map_results(batch: Sequence[Claimed], payload: dict[str, Any]) -> list[Send
         elif r.get("status") in ("accepted", "duplicate"):
             outcomes.append(SendOutcome(m.id, "accepted", provider_message_id=r.get("messageId")))
         else:
-            code = str(r.get("code"))
-            status = "rejected" if code in PERMANENT else "retry"
-            outcomes.append(SendOutcome(m.id, status, code=code, reason=r.get("reason")))
+            outcomes.append(outcome_for(m.id, provider, str(r.get("code")), r.get("reason")))
     return outcomes
 
 
 class _HttpBatchAdapter:
     batch_size = 500
     concurrency = 4
+    provider = codes.RELAY  # whose error codes its answers carry
 
     def __init__(self, client: httpx.AsyncClient, base_url: str, token: str) -> None:
         self.client = client
@@ -108,7 +114,7 @@ class _HttpBatchAdapter:
                 )
                 for m in batch
             ]
-        return _map_results(batch, response.json())
+        return _map_results(batch, response.json(), self.provider)
 
 
 class SmsRelayAdapter(_HttpBatchAdapter):
@@ -130,6 +136,8 @@ class SmsRelayAdapter(_HttpBatchAdapter):
 
 
 class AlimTalkAdapter(_HttpBatchAdapter):
+    provider = codes.KAKAO
+
     def __init__(
         self, client: httpx.AsyncClient, base_url: str, token: str, sender_key: str
     ) -> None:
@@ -206,7 +214,7 @@ class FcmAdapter:
                 code = detail.get("errorCode", code)
         except ValueError:
             pass
-        return SendOutcome(m.id, "rejected", code=code, reason=response.text[:200])
+        return outcome_for(m.id, codes.FCM, code, response.text[:200])
 
     async def send(self, batch: Sequence[Claimed]) -> list[SendOutcome]:
         return list(await asyncio.gather(*(self._one(m) for m in batch)))
@@ -247,9 +255,9 @@ class SmtpAdapter:
                     await smtp.send_message(self._mime(m))
                     outcomes.append(SendOutcome(m.id, "accepted"))
                 except aiosmtplib.SMTPRecipientsRefused as exc:
-                    outcomes.append(
-                        SendOutcome(m.id, "rejected", code="550", reason=str(exc)[:200])
-                    )
+                    refused = next(iter(exc.recipients), None)
+                    code = str(refused.code) if refused is not None else "550"
+                    outcomes.append(outcome_for(m.id, codes.SMTP, code, str(exc)[:200]))
                 except (aiosmtplib.SMTPException, OSError) as exc:
                     outcomes.append(
                         SendOutcome(m.id, "retry", code="E-SMTP", reason=type(exc).__name__)

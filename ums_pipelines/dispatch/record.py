@@ -16,6 +16,7 @@ from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ums_pipelines.channels.tokens import retire_push_tokens
 from ums_pipelines.dispatch.backoff import Backoff
 from ums_pipelines.dispatch.claims import MESSAGES, T, sqlite_param
 from ums_pipelines.dispatch.compose import compose_row
@@ -48,6 +49,8 @@ class SendOutcome:
     reason: str | None = None
     fall_back: bool = True
     retry_after: float | None = None
+    # The push token is invalid (channels.errors: retire_token): clear it on the customer.
+    retire_token: bool = False
 
 
 @dataclass
@@ -57,6 +60,7 @@ class RecordStats:
     failed: int = 0
     fell_back: int = 0
     lost_lease: int = 0
+    tokens_retired: int = 0
     retry_codes: dict[str, int] = field(default_factory=dict)
 
 
@@ -220,6 +224,9 @@ def record_results(
             updated_at=now,
         )
         stats.failed = len(failed)
+        retire = {f["mid"]: f["c"] for f in failed if by_id[f["mid"]].retire_token}
+        if retire:
+            stats.tokens_retired = retire_push_tokens(session, retire, now)
         chainable = [f["mid"] for f in failed if by_id[f["mid"]].fall_back]
         stats.fell_back = len(next_legs(session, settings, chainable, now))
     _events(session, events, now)

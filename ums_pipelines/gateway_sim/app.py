@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ums_pipelines.gateway_sim import codes
 from ums_pipelines.gateway_sim.config import Endpoint, SimConfig
 from ums_pipelines.gateway_sim.faults import Connections, FaultInjector, hang
 from ums_pipelines.gateway_sim.ledger import Ledger
@@ -110,7 +111,7 @@ class _Guard:
         async def endpoint(request: Request) -> Response:
             await self._delay()
             if not has_bearer(request):
-                return relay_error(401, "E-AUTH", "missing or invalid bearer token")
+                return relay_error(401, codes.E_AUTH, "missing or invalid bearer token")
             return await handler(request)
 
         return endpoint
@@ -122,20 +123,28 @@ class _Guard:
             await self._delay()
             if not has_bearer(request):
                 if fcm:
-                    return fcm_error(401, "UNAUTHENTICATED", "Missing or invalid bearer token.")
-                return relay_error(401, "E-AUTH", "missing or invalid bearer token")
+                    return fcm_error(
+                        401, codes.FCM_UNAUTHENTICATED, "Missing or invalid bearer token."
+                    )
+                return relay_error(401, codes.E_AUTH, "missing or invalid bearer token")
             burst = self.faults.burst_retry_after(endpoint_name)
             if burst is not None:
                 if fcm:
                     return fcm_error(
-                        429, "RESOURCE_EXHAUSTED", "Quota exceeded.", "QUOTA_EXCEEDED", burst
+                        429,
+                        codes.FCM_RESOURCE_EXHAUSTED,
+                        "Quota exceeded.",
+                        codes.FCM_QUOTA_EXCEEDED,
+                        burst,
                     )
-                return relay_error(429, "E-RATE", "too many requests", retry_after=burst)
+                return relay_error(429, codes.E_RATE, "too many requests", retry_after=burst)
             fault = self.faults.draw(endpoint_name)
             if fault == "5xx":
                 if fcm:
-                    return fcm_error(503, "UNAVAILABLE", "The service is currently unavailable.")
-                return relay_error(503, "E-UNAVAILABLE", "service temporarily unavailable")
+                    return fcm_error(
+                        503, codes.FCM_UNAVAILABLE, "The service is currently unavailable."
+                    )
+                return relay_error(503, codes.E_UNAVAILABLE, "service temporarily unavailable")
             if fault == "reset_before":
                 await request.body()
                 return await self._reset(request, endpoint_name)

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ums_pipelines.gateway_sim import codes
 from ums_pipelines.gateway_sim.config import SimConfig
 from ums_pipelines.gateway_sim.ledger import Ledger, now_ms
 from ums_pipelines.gateway_sim.records import CHANNELS
@@ -37,7 +38,7 @@ class Queries:
     async def receipts(self, request: Request) -> Response:
         channel = request.query_params.get("channel")
         if channel not in CHANNELS:
-            return relay_error(400, "E-REQUEST", _CHANNEL_HELP, "channel")
+            return relay_error(400, codes.E_REQUEST, _CHANNEL_HELP, "channel")
         page = page_params(request)
         if isinstance(page, Response):
             return page
@@ -54,22 +55,22 @@ class Queries:
     async def status_one(self, request: Request) -> Response:
         channel = request.path_params.get("channel", "sms")
         if channel not in CHANNELS:
-            return relay_error(404, "E-NOT-FOUND", _CHANNEL_HELP)
+            return relay_error(404, codes.E_NOT_FOUND, _CHANNEL_HELP)
         key = request.path_params["clientKey"]
         found = await run_in_threadpool(self.ledger.lookup, channel, [key])
         if key not in found:
-            return relay_error(404, "E-NOT-FOUND", "no accepted message has this clientKey")
+            return relay_error(404, codes.E_NOT_FOUND, "no accepted message has this clientKey")
         return JSONResponse(status_json(key, found[key], now_ms()))
 
     async def status_many(self, request: Request) -> Response:
         channel = request.path_params.get("channel", "sms")
         if channel not in CHANNELS:
-            return relay_error(404, "E-NOT-FOUND", _CHANNEL_HELP)
+            return relay_error(404, codes.E_NOT_FOUND, _CHANNEL_HELP)
         try:
             query = StatusQuery.model_validate_json(await request.body())
         except ValidationError as exc:
             field, problem = error_field(exc)
-            return relay_error(400, "E-REQUEST", f"{field}: {problem}", field)
+            return relay_error(400, codes.E_REQUEST, f"{field}: {problem}", field)
         keys = query.client_keys
         found = await run_in_threadpool(self.ledger.lookup, channel, keys)
         moment = now_ms()
@@ -83,7 +84,7 @@ class Queries:
     async def messages(self, request: Request) -> Response:
         channel = request.query_params.get("channel") or None
         if channel is not None and channel not in CHANNELS:
-            return relay_error(400, "E-REQUEST", _CHANNEL_HELP, "channel")
+            return relay_error(400, codes.E_REQUEST, _CHANNEL_HELP, "channel")
         page = page_params(request)
         if isinstance(page, Response):
             return page
@@ -99,18 +100,18 @@ class Queries:
         key = request.path_params["clientKey"]
         text = await run_in_threadpool(self.ledger.wire, key)
         if text is None:
-            return relay_error(404, "E-NOT-FOUND", "no wire format recorded for this clientKey")
+            return relay_error(404, codes.E_NOT_FOUND, "no wire format recorded for this clientKey")
         return Response(text, media_type="application/json")
 
     async def rate(self, request: Request) -> Response:
         channel = request.query_params.get("channel")
         if channel not in CHANNELS:
-            return relay_error(400, "E-REQUEST", _CHANNEL_HELP, "channel")
+            return relay_error(400, codes.E_REQUEST, _CHANNEL_HELP, "channel")
         raw = request.query_params.get("window_ms", "1000")
         window = int(raw) if raw.isdigit() else 0
         if not 1 <= window <= _MAX_WINDOW_MS:
             return relay_error(
-                400, "E-REQUEST", f"window_ms must be 1..{_MAX_WINDOW_MS}", "window_ms"
+                400, codes.E_REQUEST, f"window_ms must be 1..{_MAX_WINDOW_MS}", "window_ms"
             )
         prefix = request.query_params.get("keyPrefix") or None
         found = await run_in_threadpool(self.ledger.rate, channel, window, prefix)

@@ -10,6 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from ums_pipelines.gateway_sim import codes
 from ums_pipelines.gateway_sim.config import SimConfig
 
 __all__ = [
@@ -110,7 +111,7 @@ def _encoding_rejection(field: str, text: str) -> Rejection | None:
         return None
     char = text[position]
     return Rejection(
-        "E-ENCODING",
+        codes.E_ENCODING,
         f"{field} has a character outside CP949 at position {position} (U+{ord(char):04X})",
     )
 
@@ -120,7 +121,7 @@ def check_sms(
 ) -> Rejection | None:
     """The relay's per-message checks, in the order a relay applies them."""
     if _MOBILE.fullmatch(recipient) is None:
-        return Rejection("E-RECIPIENT", "recipient is not a Korean mobile number")
+        return Rejection(codes.E_RECIPIENT, "recipient is not a Korean mobile number")
     for field, value in (("text", text), ("subject", subject or "")):
         rejection = _encoding_rejection(field, value)
         if rejection is not None:
@@ -130,27 +131,27 @@ def check_sms(
         return size
     if config.registered_senders is None:
         if _SENDER.fullmatch(sender) is None:
-            return Rejection("E-SENDER", "sender number must have 8-11 digits")
+            return Rejection(codes.E_SENDER, "sender number must have 8-11 digits")
     elif sender not in config.registered_senders:
-        return Rejection("E-SENDER", "unregistered sender number")
+        return Rejection(codes.E_SENDER, "unregistered sender number")
     return None
 
 
 def _size_rejection(kind: str, subject: str | None, text: str) -> Rejection | None:
     if not text:
-        return Rejection("E-SIZE", "text is empty")
+        return Rejection(codes.E_SIZE, "text is empty")
     length = cp949_length(text)
     if kind == "SMS":
         if subject:
-            return Rejection("E-SIZE", "an SMS cannot have a subject; send it as LMS")
+            return Rejection(codes.E_SIZE, "an SMS cannot have a subject; send it as LMS")
         if length > SMS_MAX_BYTES:
-            return Rejection("E-SIZE", f"SMS text is {length} bytes, limit {SMS_MAX_BYTES}")
+            return Rejection(codes.E_SIZE, f"SMS text is {length} bytes, limit {SMS_MAX_BYTES}")
         return None
     if length > LMS_MAX_BYTES:
-        return Rejection("E-SIZE", f"LMS text is {length} bytes, limit {LMS_MAX_BYTES}")
+        return Rejection(codes.E_SIZE, f"LMS text is {length} bytes, limit {LMS_MAX_BYTES}")
     if subject and cp949_length(subject) > SUBJECT_MAX_BYTES:
         return Rejection(
-            "E-SIZE",
+            codes.E_SIZE,
             f"subject is {cp949_length(subject)} bytes, limit {SUBJECT_MAX_BYTES}",
         )
     return None
@@ -159,19 +160,21 @@ def _size_rejection(kind: str, subject: str | None, text: str) -> Rejection | No
 def check_alimtalk(recipient: str, text: str, button_count: int) -> Rejection | None:
     """Kakao's up-front checks; membership is only known at delivery (see alimtalk_outcome)."""
     if _MOBILE.fullmatch(recipient) is None:
-        return Rejection("E-RECIPIENT", "recipient is not a Korean mobile number")
+        return Rejection(codes.K_RECIPIENT, "recipient is not a Korean mobile number")
     if not text:
-        return Rejection("E-SIZE", "text is empty")
+        return Rejection(codes.K_SIZE, "text is empty")
     if len(text) > ALIMTALK_MAX_CHARS:
-        return Rejection("E-SIZE", f"text is {len(text)} characters, limit {ALIMTALK_MAX_CHARS}")
+        return Rejection(
+            codes.K_SIZE, f"text is {len(text)} characters, limit {ALIMTALK_MAX_CHARS}"
+        )
     if button_count > ALIMTALK_MAX_BUTTONS:
-        return Rejection("E-SIZE", f"{button_count} buttons, limit {ALIMTALK_MAX_BUTTONS}")
+        return Rejection(codes.K_SIZE, f"{button_count} buttons, limit {ALIMTALK_MAX_BUTTONS}")
     return None
 
 
 def handset_outcome(config: SimConfig, client_key: str) -> Outcome:
     if fraction(config.seed, "handset", client_key) < config.failure_rate:
-        return Outcome(delivered=False, code="E-HANDSET", reason="handset unreachable")
+        return Outcome(delivered=False, code=codes.E_HANDSET, reason="handset unreachable")
     return _DELIVERED
 
 
@@ -182,7 +185,7 @@ def is_kakao_user(config: SimConfig, recipient: str) -> bool:
 
 def alimtalk_outcome(config: SimConfig, client_key: str, recipient: str) -> Outcome:
     if not is_kakao_user(config, recipient):
-        return Outcome(delivered=False, code="3018", reason="not a KakaoTalk user")
+        return Outcome(delivered=False, code=codes.K_NOT_A_USER, reason="not a KakaoTalk user")
     return handset_outcome(config, client_key)
 
 
@@ -191,5 +194,7 @@ def email_outcome(config: SimConfig, recipient: str) -> Outcome:
     domain = recipient.rpartition("@")[2].lower().rstrip(">")
     bounce = {d.lower() for d in config.bounce_domains}
     if domain in bounce or any(domain.endswith("." + d) for d in bounce):
-        return Outcome(delivered=False, code="550", reason="mailbox unavailable")
+        return Outcome(
+            delivered=False, code=codes.SMTP_MAILBOX_UNAVAILABLE, reason="mailbox unavailable"
+        )
     return _DELIVERED

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ums_pipelines.gateway_sim import rules
+from ums_pipelines.gateway_sim import codes, rules
 from ums_pipelines.gateway_sim.config import Endpoint, SimConfig
 from ums_pipelines.gateway_sim.feed import RateLimit, RateLimited
 from ums_pipelines.gateway_sim.ledger import Ledger
@@ -109,20 +109,26 @@ class Sends:
         if len(raw) > FCM_MAX_BODY_BYTES:
             return fcm_error(
                 400,
-                "INVALID_ARGUMENT",
+                codes.FCM_INVALID_ARGUMENT,
                 f"Request payload size exceeds the limit: {FCM_MAX_BODY_BYTES} bytes.",
             )
         try:
             body = PushRequest.model_validate_json(raw)
         except ValidationError as exc:
             field, problem = error_field(exc)
-            return fcm_error(400, "INVALID_ARGUMENT", f"Invalid value at '{field}': {problem}")
+            return fcm_error(
+                400, codes.FCM_INVALID_ARGUMENT, f"Invalid value at '{field}': {problem}"
+            )
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if not key:
-            return fcm_error(400, "INVALID_ARGUMENT", f"Missing {IDEMPOTENCY_HEADER} header.")
+            return fcm_error(
+                400, codes.FCM_INVALID_ARGUMENT, f"Missing {IDEMPOTENCY_HEADER} header."
+            )
         message = body.message
         if message.token.startswith("invalid"):
-            return fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
+            return fcm_error(
+                404, codes.FCM_NOT_FOUND, "Requested entity was not found.", codes.FCM_UNREGISTERED
+            )
         project = request.path_params["project"]
         note = message.notification
         record = self._record(
@@ -181,8 +187,8 @@ class Sends:
             # It would never fit: say so rather than send the client round forever.
             text = f"{count} messages exceed the rate limit of {per_second:g}/s"
             if endpoint == "push":
-                return fcm_error(400, "INVALID_ARGUMENT", text)
-            return relay_error(400, "E-RATE", f"{text}; send smaller batches", "messages")
+                return fcm_error(400, codes.FCM_INVALID_ARGUMENT, text)
+            return relay_error(400, codes.E_RATE, f"{text}; send smaller batches", "messages")
         try:
             return await run_in_threadpool(self.ledger.accept, self.config, records, limit)
         except RateLimited as exc:
@@ -190,9 +196,13 @@ class Sends:
             log.debug("%s rate limited for %d ms", endpoint, exc.retry_after_ms)
             if endpoint == "push":
                 return fcm_error(
-                    429, "RESOURCE_EXHAUSTED", "Quota exceeded.", "QUOTA_EXCEEDED", wait
+                    429,
+                    codes.FCM_RESOURCE_EXHAUSTED,
+                    "Quota exceeded.",
+                    codes.FCM_QUOTA_EXCEEDED,
+                    wait,
                 )
-            return relay_error(429, "E-RATE", "rate limit exceeded", retry_after=wait)
+            return relay_error(429, codes.E_RATE, "rate limit exceeded", retry_after=wait)
 
     async def _commit(self, endpoint: Endpoint, decisions: list[_Decision]) -> Response:
         records = [d for _, d in decisions if isinstance(d, NewMessage)]
@@ -218,8 +228,8 @@ async def _parse(request: Request, model: type[_Model]) -> _Model | Response:
         return model.model_validate_json(await request.body())
     except ValidationError as exc:
         field, problem = error_field(exc)
-        return relay_error(400, "E-REQUEST", f"{field}: {problem}", field)
+        return relay_error(400, codes.E_REQUEST, f"{field}: {problem}", field)
 
 
 def _too_many(limit: int) -> Response:
-    return relay_error(400, "E-REQUEST", f"at most {limit} messages per batch", "messages")
+    return relay_error(400, codes.E_REQUEST, f"at most {limit} messages per batch", "messages")

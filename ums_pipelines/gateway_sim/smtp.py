@@ -12,7 +12,7 @@ from email.parser import BytesParser
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from ums_pipelines.gateway_sim import rules
+from ums_pipelines.gateway_sim import codes, rules
 from ums_pipelines.gateway_sim.config import SimConfig
 from ums_pipelines.gateway_sim.ledger import Ledger
 from ums_pipelines.gateway_sim.mime import MAX_ATTACHMENT_BYTES, mime_policy, mime_structure
@@ -50,7 +50,8 @@ class LedgerSmtpHandler:
         # The ledger keys rows by idempotency key, so a message must have exactly one
         # recipient; UMS sends one message per customer anyway.
         if envelope.rcpt_tos:
-            return "452 4.5.3 Too many recipients: send one message per recipient"
+            too_many = codes.SMTP_TOO_MANY_RECIPIENTS
+            return f"{too_many} 4.5.3 Too many recipients: send one message per recipient"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

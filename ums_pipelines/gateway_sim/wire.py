@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ums_pipelines.gateway_sim import codes
 from ums_pipelines.gateway_sim.push_wire import (
     AndroidConfig,
     ApnsConfig,
@@ -174,7 +175,7 @@ def page_params(request: Request) -> tuple[int, int] | Response:
         except ValueError:
             value = -1
         if not 0 <= value <= top or (name == "limit" and value == 0):
-            return relay_error(400, "E-REQUEST", f"{name} must be an integer in range", name)
+            return relay_error(400, codes.E_REQUEST, f"{name} must be an integer in range", name)
         values.append(value)
     return values[0], values[1]
 
