@@ -96,6 +96,8 @@ class DmLetter(_Part):
     postcode: str
     address: str
     address_detail: str | None = None
+    # The addressee as printed on the envelope (usually "{{ name }}" in the template).
+    name: str | None = None
 
 
 class Payload(_Part):
