@@ -32,6 +32,7 @@ CODE_SHAPE = re.compile(
 )
 # Calls whose arguments carry a code the simulator answers with.
 CODE_CALL = re.compile(r"(Rejection|Outcome|_error|Error|register_code)$")
+SMTP_REPLY = re.compile(r"([45]\d\d) [45]\.\d{1,3}\.\d{1,3} ")
 AUTH = {"Authorization": "Bearer t"}
 
 
@@ -59,6 +60,14 @@ def _code_literals(tree: ast.AST) -> list[tuple[int, str]]:
                     for k in node.value.keys
                     if isinstance(k, ast.Constant) and isinstance(k.value, str)
                 ]
+    # SMTP replies written out: "554 5.7.1 Message rejected ..."
+    found += [
+        (node.lineno, match.group(1))
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        for match in [SMTP_REPLY.match(node.value)]
+        if match is not None
+    ]
     return [(line, text) for line, text in found if CODE_SHAPE.fullmatch(text)]
 
 
@@ -79,9 +88,11 @@ def test_the_source_scan_finds_literal_codes() -> None:
         'fcm_error(400, "NEW_STATUS", "Message text.")\n'
         "Outcome(delivered=False, code='3999', reason='x y')\n"
         'X_REASONS = {"BrandNewReason": 400}\n'
+        'REPLY = "571 5.7.1 Refused"\n'
     )
     assert sorted(text for _, text in _code_literals(tree)) == [
         "3999",
+        "571",
         "BrandNewReason",
         "E-NEWCODE",
         "NEW_STATUS",
