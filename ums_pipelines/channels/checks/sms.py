@@ -77,7 +77,11 @@ def check_sms(
             if encoding == "ucs-2":
                 _check_ucs2(found, field_name, value)
     body = encoded_size(text, encoding)
-    kind = sms_message_type(channel, body, subject, bool(payload.images), sms.sms_max_bytes)
+    # Abroad one SMS carries what the relay takes (it concatenates): no LMS by size.
+    size_for_type = 0 if international else body
+    kind = sms_message_type(
+        channel, size_for_type, subject, bool(payload.images), sms.sms_max_bytes
+    )
     label = _ENCODING_NAMES[encoding]
     if body > max_body:
         found.add(
