@@ -96,6 +96,7 @@ ADAPTER_CODES: dict[str, ErrorClass] = {
     "E-NORESULT": _retry("the provider's answer had no result for this message"),
     "E-SMTP": _retry("SMTP conversation failed"),
     "HTTP-429": _retry("provider busy (429)"),
+    "E-DM-FIELD": _permanent("a letter field does not fit the print vendor's batch file"),
 }
 _HTTP = re.compile(r"HTTP-(\d{3})")
 
@@ -113,6 +114,7 @@ MAPPINGS: dict[str, dict[str, ErrorClass]] = {
         "E-RECIPIENT": _permanent("not a Korean mobile number"),
         "E-ENCODING": _permanent("character outside CP949"),
         "E-SIZE": _permanent("over the relay's size limit"),
+        "E-INTL-NUMBER": _permanent("not a valid number abroad"),
         "E-SENDER": _permanent("sender number not registered"),
         "E-IMAGE": _permanent("MMS image refused"),
         "E-SPAM": _permanent("blocked by the relay's spam filter"),
@@ -225,6 +227,17 @@ MAPPINGS: dict[str, dict[str, ErrorClass]] = {
         "ServiceUnavailable": _retry("APNs unavailable"),
         "Shutdown": _retry("APNs server shutting down"),
         "E-HANDSET": _fall_back("not delivered to the device"),
+    },
+    c.DM: {
+        "E-REQUEST": _config("the print vendor refused the request's shape"),
+        "E-AUTH": _config("print vendor credentials refused"),
+        # A batch whose files disagree is our bug; every letter in it would fail alike.
+        "E-DM-FORMAT": _config("the print vendor could not read the batch file"),
+        "E-DM-COUNT": _config("batch file record count wrong"),
+        "E-DM-PAGES": _config("batch file and PDF pages disagree"),
+        "E-DM-POSTCODE": _permanent("postcode refused by the print vendor"),
+        "E-DM-ADDRESS": _permanent("address refused by the print vendor"),
+        "E-DM-RETURNED": _permanent("letter returned to sender"),
     },
     c.SMTP: {
         "421": _retry("mail service not available"),

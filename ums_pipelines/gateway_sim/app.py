@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from ums_pipelines.gateway_sim import codes
 from ums_pipelines.gateway_sim.config import Endpoint, SimConfig
+from ums_pipelines.gateway_sim.dm import DmVendor
 from ums_pipelines.gateway_sim.faults import Connections, FaultInjector, hang
 from ums_pipelines.gateway_sim.ledger import Ledger
 from ums_pipelines.gateway_sim.queries import Queries
@@ -67,6 +68,7 @@ def create_app(
             guard.send("push", sends.push),
             methods=["POST"],
         ),
+        Route("/dm/v1/batches", auth(DmVendor(config, ledger).batches), methods=["POST"]),
         Route("/sms/v1/messages/status", auth(queries.status_many), methods=["POST"]),
         Route("/sms/v1/messages/{clientKey}", auth(queries.status_one), methods=["GET"]),
         Route("/status/v1/{channel}", auth(queries.status_many), methods=["POST"]),

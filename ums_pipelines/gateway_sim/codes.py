@@ -20,6 +20,7 @@ from typing import Literal
 
 __all__ = [
     "APNS",
+    "DM",
     "FCM",
     "KAKAO",
     "PROVIDERS",
@@ -44,7 +45,8 @@ RCS = "rcs"  # RCS Biz Center
 FCM = "fcm"  # Firebase Cloud Messaging HTTP v1
 APNS = "apns"  # Apple Push Notification service
 SMTP = "smtp"  # the mail system
-PROVIDERS = (RELAY, KAKAO, RCS, FCM, APNS, SMTP)
+DM = "dm"  # the print vendor (paper letters)
+PROVIDERS = (RELAY, KAKAO, RCS, FCM, APNS, SMTP, DM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,3 +284,21 @@ SMTP_USER_NOT_LOCAL = register(SMTP, "551", "user not local", _M)
 SMTP_STORAGE_EXCEEDED = register(SMTP, "552", "exceeded storage allocation / message too big", _M)
 SMTP_NAME_NOT_ALLOWED = register(SMTP, "553", "mailbox name not allowed", _M)
 SMTP_TRANSACTION_FAILED = register(SMTP, "554", "transaction failed", _M)
+
+# --- International SMS (the relay's /sms/v1/international endpoint) ------------------
+E_INTL_NUMBER = register(RELAY, "E-INTL-NUMBER", "not a valid E.164 number abroad", _M)
+
+# --- DM print vendor ----------------------------------------------------------------
+for _code, _meaning, _status in (
+    ("E-REQUEST", "malformed request or field", 400),
+    ("E-AUTH", "missing or invalid bearer token", 401),
+):
+    register(DM, _code, _meaning, _R, _status)
+DM_FORMAT = register(DM, "E-DM-FORMAT", "batch file framing or record layout", _R, 400)
+DM_COUNT = register(DM, "E-DM-COUNT", "trailer record count differs from the file", _R, 400)
+DM_PAGES = register(DM, "E-DM-PAGES", "PDF pages differ from the batch file", _R, 400)
+DM_POSTCODE = register(DM, "E-DM-POSTCODE", "postcode is not five digits", _M)
+DM_ADDRESS = register(DM, "E-DM-ADDRESS", "address is empty", _M)
+DM_RETURNED = register(
+    DM, "E-DM-RETURNED", "letter returned to sender (반송)", _RECEIPT, None, ("handset",)
+)
