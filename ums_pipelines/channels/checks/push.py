@@ -16,6 +16,8 @@ Platform = Literal["fcm", "apns"]
 # The adapters add the message's idempotency key ("ums_key": job id, digest, round); a
 # check made before the key exists counts this many characters for it.
 KEY_RESERVE = 64
+_LABEL_MAX = 50  # FCM's analytics_label
+_EXPIRY_MAX = 9_999_999_999  # an APNs expiry, seconds since 1970
 
 
 def _dumps(value: dict[str, Any]) -> bytes:
@@ -30,28 +32,47 @@ def fcm_message(
     *,
     token: str | None = None,
     key: str | None = None,
+    urgent: bool = False,
+    analytics_label: str | None = None,
+    expires_at: int | None = None,
 ) -> dict[str, Any]:
-    """The FCM HTTP v1 ``messages:send`` request body."""
-    message: dict[str, Any] = {}
-    if token is not None:
-        message["token"] = token
-    message["notification"] = {"title": title, "body": body}
+    """The ``message`` object of FCM HTTP v1 ``messages:send``: notification, data and
+    the android/apns platform blocks (FCM reaches iOS through APNs, so the apns block
+    repeats collapse id, priority and expiry in APNs's header names)."""
     data = dict(options.data) if options else {}
     if key is not None:
         data["ums_key"] = key
-    if data:
-        message["data"] = data
-    android: dict[str, Any] = {}
+    android: dict[str, Any] = {"priority": "HIGH" if urgent else "NORMAL"}
+    note: dict[str, Any] = {}
+    aps: dict[str, Any] = {}
+    headers = {"apns-priority": "10" if urgent else "5"}
     if options is not None:
         if options.collapse_key:
             android["collapse_key"] = options.collapse_key
+            headers["apns-collapse-id"] = options.collapse_key
         if options.ttl_s is not None:
             android["ttl"] = f"{options.ttl_s}s"
+            headers["apns-expiration"] = str(expires_at or 0) if options.ttl_s else "0"
         if options.sound:
-            android["notification"] = {"sound": options.sound}
-    if android:
-        message["android"] = android
-    return {"message": message}
+            note["sound"] = options.sound
+            aps["sound"] = options.sound
+        if options.badge is not None:
+            note["notification_count"] = options.badge
+            aps["badge"] = options.badge
+    if note:
+        android["notification"] = note
+    message: dict[str, Any] = {}
+    if token is not None:
+        message["token"] = token
+    message |= {
+        "notification": {"title": title, "body": body},
+        "data": data,
+        "android": android,
+        "apns": {"headers": headers, "payload": {"aps": aps}},
+    }
+    if analytics_label is not None:
+        message["fcm_options"] = {"analytics_label": analytics_label}
+    return message
 
 
 def apns_payload(
@@ -80,10 +101,27 @@ def push_wire_size(
     *,
     key: str | None = None,
 ) -> int:
-    """Bytes of what the 4 KB limit is about: for FCM the message without its target
-    token (notification, data, android options), for APNs the whole payload."""
+    """Bytes of what the 4 KB limit is about, at its largest: for FCM the message
+    without its target token (notification, data, platform blocks, a 50-character
+    analytics label, a 10-digit expiry), for APNs the whole payload."""
     if platform == "fcm":
-        return len(_dumps(fcm_message(title, body, options, key=key)["message"]))
+        sizes = (
+            len(
+                _dumps(
+                    fcm_message(
+                        title,
+                        body,
+                        options,
+                        key=key,
+                        urgent=urgent,
+                        analytics_label="l" * _LABEL_MAX,
+                        expires_at=_EXPIRY_MAX,
+                    )
+                )
+            )
+            for urgent in (False, True)
+        )
+        return max(sizes)
     if platform == "apns":
         return len(_dumps(apns_payload(title, body, options, key=key)))
     raise ValueError(f"push_platform: {platform!r} is not fcm or apns")
