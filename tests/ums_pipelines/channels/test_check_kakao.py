@@ -245,8 +245,10 @@ def test_friendtalk_and_brand_types_at_under_and_over(
         assert codes(check(max_chars, max_buttons, 0)) == ["IMAGE_MISSING"]
 
 
-def test_friendtalk_without_a_type_is_text() -> None:
+def test_friendtalk_without_a_type_is_text_or_image(make_image: MakeImage) -> None:
     assert check_message("friendtalk", "혜택").message_type == "FRIENDTALK_TEXT"
+    with_image = check_message("friendtalk", "혜택", payload=Payload(images=[make_image()]))
+    assert (with_image.ok, with_image.message_type) == (True, "FRIENDTALK_IMAGE")
 
 
 def test_unknown_kakao_type() -> None:

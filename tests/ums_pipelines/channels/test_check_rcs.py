@@ -48,23 +48,23 @@ def test_rcs_length_per_message_base(
     ("text", "subject", "images", "kind"),
     [
         ("a" * 100, None, 0, "RCS_SMS"),
-        ("a" * 101, None, 0, "RCS_LMS"),  # promoted when the type was not chosen
+        ("a" * 101, None, 0, "RCS_LMS"),  # promoted when no message base is named
         ("안내", "제목", 0, "RCS_LMS"),
         ("사진", None, 1, "RCS_MMS"),
     ],
 )
-def test_rcs_type_from_content_when_not_chosen(
+def test_rcs_type_from_content_without_options(
     make_image: MakeImage, text: str, subject: str | None, images: int, kind: str
 ) -> None:
-    payload = Payload(images=[make_image()] * images, rcs=RcsOptions(brand_id="bank"))
+    payload = Payload(images=[make_image()] * images)
     result = check_message("rcs", text, subject=subject, payload=payload)
     assert (result.ok, result.message_type) == (True, kind)
 
 
-def test_a_default_type_from_stored_json_is_no_choice() -> None:
-    stored = Payload(rcs=RcsOptions(brand_id="bank")).to_json()
-    result = check_message("rcs", "a" * 101, payload=Payload.from_json(stored))
-    assert (result.ok, result.message_type) == (True, "RCS_LMS")
+def test_options_name_the_message_base_sms_by_default() -> None:
+    # RcsOptions' default is SMS, and compose sends it as such: too long is refused.
+    result = check_message("rcs", "a" * 101, payload=Payload(rcs=RcsOptions(brand_id="bank")))
+    assert (result.message_type, codes(result)) == ("RCS_SMS", ["BODY_TOO_LONG"])
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,8 @@ def check_kakao_typed(
     typed: KakaoTypedLimits = limits.friendtalk if channel == "friendtalk" else limits.brand
     label = "a FriendTalk" if channel == "friendtalk" else "a brand message"
     prefix = "FRIENDTALK" if channel == "friendtalk" else "BRAND"
-    kind = (payload.kakao_type or "TEXT").upper()
+    # Undeclared: IMAGE when it has an image, TEXT otherwise (as compose decides it).
+    kind = (payload.kakao_type or ("IMAGE" if payload.images else "TEXT")).upper()
     check_characters(found, channel, "text", text, limits.emoji_max_version)
     if purpose is not None and purpose not in typed.purposes:
         found.add(

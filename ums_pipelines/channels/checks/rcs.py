@@ -18,12 +18,11 @@ __all__ = ["check_rcs", "rcs_message_type"]
 
 
 def rcs_message_type(payload: Payload, text: str, subject: str | None, sms_max_chars: int) -> str:
-    """The message base asked for by name, else the smallest that fits: MMS with an
-    image, LMS with a title or above the SMS length, SMS otherwise. A default left in
-    the options (not set by the template) is no choice."""
-    options = payload.rcs
-    if options is not None and "rcs_type" in options.model_fields_set:
-        return options.rcs_type
+    """The message base the RCS options name (as compose decides it, see
+    ``rendering.message_type_for``); without options the smallest that fits: MMS with
+    an image, LMS with a title or above the SMS length, SMS otherwise."""
+    if payload.rcs is not None:
+        return payload.rcs.rcs_type
     if payload.images:
         return "MMS"
     if subject or len(text) > sms_max_chars:
