@@ -29,6 +29,7 @@ from ums_pipelines.gateway_sim.config import Endpoint, SimConfig
 from ums_pipelines.gateway_sim.dm import DmVendor
 from ums_pipelines.gateway_sim.faults import Connections, FaultInjector, hang
 from ums_pipelines.gateway_sim.ledger import Ledger
+from ums_pipelines.gateway_sim.mo import MoRoutes
 from ums_pipelines.gateway_sim.queries import Queries
 from ums_pipelines.gateway_sim.sends import FCM_MAX_BODY_BYTES, IDEMPOTENCY_HEADER, Sends
 from ums_pipelines.gateway_sim.wire import fcm_error, has_bearer, relay_error
@@ -54,6 +55,7 @@ def create_app(
     """
     sends = Sends(config, ledger)
     queries = Queries(config, ledger)
+    mo = MoRoutes(config, ledger)
     guard = _Guard(config, connections, clock)
     auth = guard.authorized
     routes = [
@@ -79,6 +81,9 @@ def create_app(
         Route("/ledger/v1/rate", queries.rate, methods=["GET"]),
         Route("/ledger/v1/wire/{clientKey}", queries.wire, methods=["GET"]),
         Route("/health", _health, methods=["GET"]),
+        Route("/admin/v1/mo", mo.inject, methods=["POST"]),
+        Route("/sms/v1/mo", auth(mo.sms_feed), methods=["GET"]),
+        Route("/rcs/v1/chatbots/mo", auth(mo.rcs_feed), methods=["GET"]),
     ]
     return Starlette(routes=routes)
 
