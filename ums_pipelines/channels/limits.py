@@ -181,6 +181,10 @@ class AdRules(_Limits):
     """Information and Communications Network Act art. 50 for advertising messages."""
 
     label: str = "(광고)"
+    # 21:00-08:00 Korea time an advertisement needs the separate night consent;
+    # without it the message is held until 08:00, never dropped.
+    night_from: time = time(21, 0)
+    night_until: time = time(8, 0)
     # A free opt-out by a 080 number, e.g. "무료수신거부 080-123-4567".
     optout_pattern: str = r"080-?\d{3,4}-?\d{4}"
 
