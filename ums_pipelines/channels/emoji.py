@@ -38,6 +38,9 @@ DEFAULT_EMOJI_MAX_VERSION = 12.0
 _KEEP_CONTROLS = frozenset("\n\r\t")
 
 Severity = Literal["breaks", "risky"]
+# encoding: outside the channel's character set; unusable: control, private-use or
+# surrogate; emoji: newer than old handsets' fonts; unassigned: no character at all yet.
+Kind = Literal["encoding", "unusable", "emoji", "unassigned"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class BreakingChar:
     name: str
     reason: str
     severity: Severity
+    kind: Kind
 
 
 def _codepoints(text: str) -> str:
@@ -86,26 +90,27 @@ def _unusable(char: str) -> str | None:
 
 
 def _check(channel: str, position: int, part: str, max_version: float) -> BreakingChar | None:
-    def found(reason: str, severity: Severity = "breaks") -> BreakingChar:
-        return BreakingChar(position, part, _codepoints(part), _name(part), reason, severity)
+    def found(reason: str, kind: Kind) -> BreakingChar:
+        severity: Severity = "breaks" if kind in ("encoding", "unusable") else "risky"
+        return BreakingChar(position, part, _codepoints(part), _name(part), reason, severity, kind)
 
     for char in part:
         reason = _unusable(char)
         if reason is not None:
-            return found(reason)
+            return found(reason, "unusable")
     if channel in CP949_CHANNELS:
         if not _in_cp949(part):
-            kind = "the print file" if channel == "dm" else "SMS/LMS/MMS"
-            return found(f"outside EUC-KR (CP949): {kind} cannot carry it")
+            carrier = "the print file" if channel == "dm" else "SMS/LMS/MMS"
+            return found(f"outside EUC-KR (CP949): {carrier} cannot carry it", "encoding")
         return None
     data = emoji_data.EMOJI_DATA.get(part)
     if data is not None and float(data["E"]) > max_version:
         return found(
             f"emoji {data['E']}, newer than emoji {max_version:g}: an empty box on older handsets",
-            "risky",
+            "emoji",
         )
     if len(part) == 1 and unicodedata.category(part) == "Cn":
-        return found("unassigned code point: no handset can show it", "risky")
+        return found("unassigned code point: no handset can show it", "unassigned")
     return None
 
 

@@ -38,6 +38,7 @@ def test_breaking_character_details() -> None:
         (3, "👍🏽", "U+1F44D U+1F3FD", "breaks"),
         (8, "♥️", "U+2665 U+FE0F", "breaks"),  # the plain ♥ at 6 is CP949
     ]
+    assert {i.kind for i in items} == {"encoding"}
     assert items[0].name == "thumbs up medium skin tone"
     assert "outside EUC-KR (CP949)" in items[0].reason
 
@@ -57,7 +58,7 @@ def test_newer_emoji_are_risky_beyond_a_configurable_version(
     text: str, max_version: float, risky: bool
 ) -> None:
     items = breaking_characters("alimtalk", text, max_version=max_version)
-    assert [i.severity for i in items] == (["risky"] if risky else [])
+    assert [(i.severity, i.kind) for i in items] == ([("risky", "emoji")] if risky else [])
     assert deliverable("alimtalk", text, max_version=max_version)  # risky still delivers
     if risky:
         assert "older handsets" in items[0].reason
@@ -78,7 +79,7 @@ def test_check_message_warns_about_risky_emoji_with_the_limits_version() -> None
 @pytest.mark.parametrize("channel", ALL_CHANNELS)
 def test_unusable_characters_break_every_channel(channel: str, char: str, reason: str) -> None:
     items = breaking_characters(channel, f"a{char}b")
-    assert [(i.position, i.severity) for i in items] == [(1, "breaks")]
+    assert [(i.position, i.severity, i.kind) for i in items] == [(1, "breaks", "unusable")]
     assert reason in items[0].reason
 
 

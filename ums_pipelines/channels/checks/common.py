@@ -65,7 +65,7 @@ def check_characters(
     items = breaking_characters(channel, text, max_version=max_version)
     breaks = [i for i in items if i.severity == "breaks"]
     for item in breaks[:_LIST_AT_MOST]:
-        encoding = item.reason.startswith("outside EUC-KR")
+        encoding = item.kind == "encoding"
         found.add(
             Code.NOT_CP949 if encoding else Code.UNUSABLE_CHAR,
             f"{field_name}: {item.codepoints} ({item.name}) at position {item.position}"
@@ -73,7 +73,7 @@ def check_characters(
         )
     if len(breaks) > _LIST_AT_MOST:
         rest = breaks[_LIST_AT_MOST:]
-        encoding = any(i.reason.startswith("outside EUC-KR") for i in rest)
+        encoding = any(i.kind == "encoding" for i in rest)
         found.add(
             Code.NOT_CP949 if encoding else Code.UNUSABLE_CHAR,
             f"{field_name}: {n(len(rest))} more characters the channel cannot carry",

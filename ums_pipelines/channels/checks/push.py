@@ -16,8 +16,8 @@ Platform = Literal["fcm", "apns"]
 # The adapters add the message's idempotency key ("ums_key": job id, digest, round); a
 # check made before the key exists counts this many characters for it.
 KEY_RESERVE = 64
-_LABEL_MAX = 50  # FCM's analytics_label
-_EXPIRY_MAX = 9_999_999_999  # an APNs expiry, seconds since 1970
+# FCM's analytics_label is 50 characters at most; an APNs expiry is epoch seconds.
+_LONGEST: dict[str, Any] = {"analytics_label": "l" * 50, "expires_at": 9_999_999_999}
 
 
 def _dumps(value: dict[str, Any]) -> bytes:
@@ -105,23 +105,11 @@ def push_wire_size(
     without its target token (notification, data, platform blocks, a 50-character
     analytics label, a 10-digit expiry), for APNs the whole payload."""
     if platform == "fcm":
-        sizes = (
-            len(
-                _dumps(
-                    fcm_message(
-                        title,
-                        body,
-                        options,
-                        key=key,
-                        urgent=urgent,
-                        analytics_label="l" * _LABEL_MAX,
-                        expires_at=_EXPIRY_MAX,
-                    )
-                )
-            )
+        # The longest variants: NORMAL/HIGH priority and apns-priority 5/10 differ in length.
+        return max(
+            len(_dumps(fcm_message(title, body, options, key=key, urgent=urgent, **_LONGEST)))
             for urgent in (False, True)
         )
-        return max(sizes)
     if platform == "apns":
         return len(_dumps(apns_payload(title, body, options, key=key)))
     raise ValueError(f"push_platform: {platform!r} is not fcm or apns")
