@@ -2,30 +2,120 @@
 
 Providers charge per delivered message; a leg that failed (and fell back) or expired is
 not charged. The prices are defaults in KRW per message, roughly the Korean market's
-bulk rates, meant to be overridden with the bank's contract prices.
+bulk rates, meant to be overridden with the bank's contract prices: per provider and
+message type in a JSON file (``UMS_PRICES_FILE``: ``{"sim-sms": {"SMS": 8.8}, "*":
+{...}}``, ``*`` for every provider). The price in force when a provider accepts a
+message is stored on it (``messages.unit_price``); a bill uses the stored price.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Numeric, and_, case, func, literal, select, update
+from sqlalchemy.orm import Session
 
+from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store
 from ums_pipelines.store.models import Message
 
-__all__ = ["DEFAULT_PRICES_KRW", "Bill", "BillLine", "bill"]
+__all__ = [
+    "ANY_PROVIDER",
+    "DEFAULT_PRICES_KRW",
+    "Bill",
+    "BillLine",
+    "bill",
+    "price_accepted",
+    "price_table",
+]
 
+ANY_PROVIDER = "*"
 # KRW per delivered message (defaults; pass the contract's table to ``bill``).
 DEFAULT_PRICES_KRW: Mapping[str, Decimal] = {
     "SMS": Decimal("9.9"),
     "LMS": Decimal("30"),
+    "MMS": Decimal("100"),
+    "INTL_SMS": Decimal("120"),
+    "RCS_SMS": Decimal("8"),
+    "RCS_LMS": Decimal("27"),
+    "RCS_MMS": Decimal("85"),
+    "RCS_TEMPLATE": Decimal("7"),
     "ALIMTALK": Decimal("7.5"),
+    "FRIENDTALK_TEXT": Decimal("15"),
+    "FRIENDTALK_IMAGE": Decimal("25"),
+    "FRIENDTALK_WIDE": Decimal("30"),
+    "BRAND": Decimal("20"),
     "PUSH": Decimal("0"),
+    "FCM": Decimal("0"),
+    "APNS": Decimal("0"),
     "EMAIL": Decimal("0.5"),
+    "DM": Decimal("450"),
 }
+
+PriceTable = dict[str, dict[str, Decimal]]
+
+
+def price_table(settings: Settings) -> PriceTable:
+    """``{provider: {message_type: KRW}}``: the defaults under ``*``, then the file's."""
+    table: PriceTable = {ANY_PROVIDER: dict(DEFAULT_PRICES_KRW)}
+    if settings.prices_file is None:
+        return table
+    try:
+        raw = json.loads(settings.prices_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"prices_file: cannot read {settings.prices_file}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError("prices_file: must be a JSON object of providers")
+    for provider, prices in raw.items():
+        if not isinstance(prices, dict):
+            raise ValueError(f"prices_file: {provider}: must be an object of message types")
+        for kind, value in prices.items():
+            try:
+                price = Decimal(str(value))
+            except InvalidOperation:
+                text = f"prices_file: {provider}.{kind}: {value!r} is not a number"
+                raise ValueError(text) from None
+            if not price.is_finite() or price < 0:
+                raise ValueError(f"prices_file: {provider}.{kind}: must be 0 or more")
+            table.setdefault(str(provider), {})[str(kind)] = price
+    return table
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_table(path: str | None, mtime: float) -> tuple[tuple[str, str, Decimal], ...]:
+    table = price_table(Settings(prices_file=Path(path) if path else None))
+    return tuple((p, k, v) for p, prices in table.items() for k, v in prices.items())
+
+
+def price_accepted(session: Session, settings: Settings, ids: Sequence[int]) -> None:
+    """Store the price in force on messages a provider just accepted: one UPDATE for the
+    batch, the price picked per row by provider and message type in SQL."""
+    if not ids:
+        return
+    path = settings.prices_file
+    mtime = path.stat().st_mtime if path is not None and path.exists() else 0.0
+    entries = _cached_table(str(path) if path else None, mtime)
+    # Provider-specific prices first: CASE takes the first match.
+    whens = [
+        (and_(Message.provider == p, Message.message_type == k), literal(v, Numeric(12, 4)))
+        for p, k, v in entries
+        if p != ANY_PROVIDER
+    ] + [
+        (Message.message_type == k, literal(v, Numeric(12, 4)))
+        for p, k, v in entries
+        if p == ANY_PROVIDER
+    ]
+    session.execute(
+        update(Message)
+        .where(Message.id.in_(list(ids)), Message.unit_price.is_(None))
+        .values(unit_price=case(*whens, else_=None)),
+        execution_options={"synchronize_session": False},
+    )
 
 
 @dataclass(frozen=True)
@@ -54,21 +144,30 @@ class Bill:
 def bill(
     store: Store, job_id: str | None = None, prices: Mapping[str, Decimal] = DEFAULT_PRICES_KRW
 ) -> Bill:
-    """Billable counts and amounts per message type, from delivered rows only."""
-    query = select(Message.message_type, Message.state, func.count()).group_by(
-        Message.message_type, Message.state
-    )
+    """Billable counts and amounts per message type, from delivered rows only: at the
+    price stored on each message when it was sent, ``prices`` for rows without one."""
+    query = select(
+        Message.message_type,
+        Message.state,
+        func.count(),
+        func.sum(Message.unit_price),
+        func.count(Message.unit_price),
+    ).group_by(Message.message_type, Message.state)
     if job_id is not None:
         query = query.where(Message.job_id == job_id)
     result = Bill(job_id)
     with store.session() as session:
         rows = session.execute(query).all()
-    for message_type, state, n in rows:
+    for message_type, state, n, stored_sum, stored_n in rows:
         if state != "delivered":
             result.not_billed += int(n)
             continue
-        if message_type not in prices:
-            raise KeyError(f"no price for message type {message_type!r}")
-        unit = prices[message_type]
-        result.lines[message_type] = BillLine(message_type, int(n), unit, unit * int(n))
+        unpriced = int(n) - int(stored_n)
+        amount = Decimal(str(stored_sum)) if stored_n else Decimal(0)
+        if unpriced:
+            if message_type not in prices:
+                raise KeyError(f"no price for message type {message_type!r}")
+            amount += prices[message_type] * unpriced
+        unit = amount / int(n) if int(n) else Decimal(0)
+        result.lines[message_type] = BillLine(message_type, int(n), unit, amount)
     return result

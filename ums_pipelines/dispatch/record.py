@@ -16,6 +16,7 @@ from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ums_pipelines.billing import price_accepted
 from ums_pipelines.channels.tokens import retire_push_tokens
 from ums_pipelines.dispatch.backoff import Backoff
 from ums_pipelines.dispatch.claims import MESSAGES, T, sqlite_param
@@ -162,6 +163,9 @@ def record_results(
         )
         stats.accepted = int(result.rowcount)  # type: ignore[attr-defined]
         stats.lost_lease += len(accepted) - stats.accepted
+    if accepted:
+        # What the provider accepted is priced now, at the price in force (billing).
+        price_accepted(session, settings, [o.message_id for o in accepted])
     if not others:
         return stats
     by_id = {o.message_id: o for o in others}
