@@ -46,6 +46,17 @@ class Settings(BaseSettings):
         default=None,
         description="JSON {provider: {message_type: KRW}} overriding the default prices.",
     )
+    mo_match_window_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="An MO reply without a reference answers the latest message sent to"
+        " its number from the bank number it went to, within this many hours.",
+    )
+    mo_keywords_file: Path | None = Field(
+        default=None,
+        description="JSON {keyword: {route, purpose?, channel?}} replacing the MO keyword"
+        " table (e.g. 수신거부 -> opt_out).",
+    )
 
     @property
     def resolved_home(self) -> Path:

@@ -11,6 +11,7 @@ import polars as pl
 from sqlalchemy import select
 
 from ums_pipelines import audit
+from ums_pipelines.customers.optouts import active_opt_outs, covers
 from ums_pipelines.lanes import Purpose
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
@@ -95,6 +96,10 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
             granted.setdefault(cid, set()).add(channel)
         routes: dict[str, list[str]] = job.routes
         default_chain = routes.get("default")
+        # Opt-outs recorded until now (an MO 수신거부, the 080 list ...) take the channels
+        # they cover off each chain, and a customer left with none is not a target.
+        all_channels = {c for chain in routes.values() for c in chain}
+        opt_outs = active_opt_outs(session, job.purpose, all_channels)
         ids: list[str] = []
         chains: list[list[str]] = []
         suppressed: Counter[str] = Counter()
@@ -123,6 +128,12 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
             if not consented:
                 suppressed["no_consent"] += 1
                 continue
+            opted = opt_outs.get(customer.customer_id)
+            if opted:
+                consented = [c for c in consented if not covers(opted, c)]
+                if not consented:
+                    suppressed["opt_out"] += 1
+                    continue
             reachable = [c for c in consented if contact_for(cast(Recipient, customer), c)]
             if not reachable:
                 suppressed["no_contact"] += 1

@@ -28,6 +28,7 @@ from ums_pipelines.gateway_sim import codes
 from ums_pipelines.gateway_sim.config import Endpoint, SimConfig
 from ums_pipelines.gateway_sim.dm import DmVendor
 from ums_pipelines.gateway_sim.faults import Connections, FaultInjector, hang
+from ums_pipelines.gateway_sim.intl import international_batch
 from ums_pipelines.gateway_sim.ledger import Ledger
 from ums_pipelines.gateway_sim.mo import MoRoutes
 from ums_pipelines.gateway_sim.queries import Queries
@@ -71,6 +72,11 @@ def create_app(
             methods=["POST"],
         ),
         Route("/dm/v1/batches", auth(DmVendor(config, ledger).batches), methods=["POST"]),
+        Route(
+            "/sms/v1/international/batch",
+            guard.send("sms", lambda request: international_batch(sends, request)),
+            methods=["POST"],
+        ),
         Route("/sms/v1/messages/status", auth(queries.status_many), methods=["POST"]),
         Route("/sms/v1/messages/{clientKey}", auth(queries.status_one), methods=["GET"]),
         Route("/status/v1/{channel}", auth(queries.status_many), methods=["POST"]),
