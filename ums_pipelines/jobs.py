@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
-from ums_pipelines.lanes import CHANNELS, Lane, Purpose
+from ums_pipelines.channels.payload import CHANNELS, Payload
+from ums_pipelines.channels.rendering import templated_strings
+from ums_pipelines.lanes import Lane, Purpose
 from ums_pipelines.store.engine import utcnow
 from ums_pipelines.store.models import Job, SenderNumber, Template, TemplateVersion
 from ums_pipelines.templates import check_template
@@ -42,6 +44,14 @@ class ChannelVariant:
     subject: str | None = None
     html_body: str | None = None
     provider_template_code: str | None = None
+    # Buttons, images, RCS/Kakao types...: rendered per recipient like the body.
+    payload: Payload | None = None
+
+    def __post_init__(self) -> None:
+        # An empty payload is stored as NULL: normalised here so that re-registering the
+        # same content compares equal and adds no version.
+        if self.payload is not None and self.payload.to_json() is None:
+            object.__setattr__(self, "payload", None)
 
 
 def register_sender_number(session: Session, number: str, label: str, actor: str) -> SenderNumber:
@@ -75,6 +85,9 @@ def register_template(
             source = getattr(v, field)
             if source:
                 check_template(f"variants[{v.channel}].{field}", source, variables)
+        if v.payload is not None:
+            for path, source in templated_strings(v.payload):
+                check_template(f"variants[{v.channel}].payload.{path}", source, variables)
     template = session.scalars(select(Template).where(Template.code == code)).first()
     if template is None:
         template = Template(code=code, name=name, purpose=purpose.value, created_at=utcnow())
@@ -99,6 +112,7 @@ def register_template(
                 html_body=v.html_body,
                 variables=list(variables),
                 provider_template_code=v.provider_template_code,
+                payload=v.payload.to_json() if v.payload is not None else None,
                 status="approved",
                 created_at=utcnow(),
             )
@@ -122,6 +136,7 @@ def template_variants(
             subject=r.subject,
             html_body=r.html_body,
             provider_template_code=r.provider_template_code,
+            payload=Payload.from_json(r.payload) if r.payload else None,
         )
         for r in rows
     }

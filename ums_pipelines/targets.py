@@ -11,6 +11,7 @@ import polars as pl
 from sqlalchemy import select
 
 from ums_pipelines import audit
+from ums_pipelines.channels.payload import Payload
 from ums_pipelines.customers.optouts import active_opt_outs, covers
 from ums_pipelines.lanes import Purpose
 from ums_pipelines.settings import Settings
@@ -58,10 +59,18 @@ class Recipient(Protocol):
     def push_token(self) -> str | None: ...
 
 
-def contact_for(customer: Recipient, channel: str) -> str | None:
-    """The address a channel needs; AlimTalk reaches the KakaoTalk account of the mobile."""
-    if channel in ("sms", "alimtalk"):
+def contact_for(customer: Recipient, channel: str, payload: Payload | None = None) -> str | None:
+    """The address a channel needs; Kakao (AlimTalk, FriendTalk, brand message) reaches
+    the KakaoTalk account of the mobile, RCS the mobile's messaging app, and a DM goes to
+    the postal address its content carries (``payload.dm``), one line, postcode first."""
+    if channel in ("sms", "rcs", "alimtalk", "friendtalk", "brand"):
         return customer.phone
+    if channel == "dm":
+        letter = payload.dm if payload is not None else None
+        if letter is None:
+            return None
+        parts = (letter.postcode, letter.address, letter.address_detail)
+        return " ".join(p for p in parts if p) or None
     if channel == "push":
         return customer.push_token
     if channel == "email":
@@ -134,7 +143,11 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
                 if not consented:
                     suppressed["opt_out"] += 1
                     continue
-            reachable = [c for c in consented if contact_for(cast(Recipient, customer), c)]
+            # A letter's address comes with its content (payload.dm), not the customer:
+            # compose fails a DM row that has none, with the reason.
+            reachable = [
+                c for c in consented if c == "dm" or contact_for(cast(Recipient, customer), c)
+            ]
             if not reachable:
                 suppressed["no_contact"] += 1
                 continue

@@ -57,6 +57,8 @@ class Claimed:
     attempts: int
     priority: int = 30
     created_at: datetime | None = None
+    payload: dict[str, Any] | None = None
+    country: str | None = None
 
 
 CLAIM_COLUMNS = (
@@ -73,6 +75,8 @@ CLAIM_COLUMNS = (
     T.attempts,
     T.priority,
     T.created_at,
+    T.payload,
+    T.country,
 )
 
 

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ums_pipelines.channels.encoding import NotEncodable, sms_type_for
+from ums_pipelines.channels.checks import check_message
+from ums_pipelines.channels.encoding import NotEncodable
+from ums_pipelines.channels.payload import Payload
+from ums_pipelines.channels.rendering import message_type_for, render_payload
 from ums_pipelines.jobs import ChannelVariant
 from ums_pipelines.lanes import message_priority
 from ums_pipelines.store.engine import as_utc
@@ -28,9 +31,29 @@ __all__ = [
 ]
 
 # Provider per channel; issue-level routing across several providers comes later.
-PROVIDERS = {"sms": "sim-sms", "alimtalk": "sim-kakao", "push": "sim-fcm", "email": "sim-smtp"}
-
-_TYPES = {"alimtalk": "ALIMTALK", "push": "PUSH", "email": "EMAIL"}
+# FriendTalk and brand messages go through the same Kakao bizmessage gateway as AlimTalk.
+PROVIDERS = {
+    "sms": "sim-sms",
+    "rcs": "sim-rcs",
+    "alimtalk": "sim-kakao",
+    "friendtalk": "sim-kakao",
+    "brand": "sim-kakao",
+    "push": "sim-fcm",
+    "email": "sim-smtp",
+    "dm": "sim-dm",
+}
+# A message type sent through another provider than its channel's default.
+_TYPE_PROVIDERS = {"APNS": "sim-apns"}
+# The type recorded on a row that failed before its own type could be decided.
+_FALLBACK_TYPES = {
+    "rcs": "RCS_SMS",
+    "alimtalk": "ALIMTALK",
+    "friendtalk": "FRIENDTALK_TEXT",
+    "brand": "BRAND",
+    "push": "FCM",
+    "email": "EMAIL",
+    "dm": "DM",
+}
 
 
 def idempotency_key(job_id: str, customer_id: str, leg: int) -> str:
@@ -70,6 +93,26 @@ def job_end(job: Job) -> tuple[datetime | None, str]:
     return min(present, key=lambda pair: pair[0])
 
 
+def _violations(
+    channel: str,
+    message_type: str,
+    body: str,
+    subject: str | None,
+    payload: Payload | None,
+    job: Job,
+) -> str | None:
+    result = check_message(
+        message_type.lower() if channel == "sms" else channel,
+        body,
+        subject=subject,
+        purpose=job.purpose,
+        payload=payload,
+        sender=job.sender_number,
+        push_platform="apns" if message_type == "APNS" else "fcm",
+    )
+    return "; ".join(v.message for v in result.violations) or None
+
+
 def compose_row(
     job: Job,
     variant: ChannelVariant,
@@ -96,10 +139,12 @@ def compose_row(
         "today": today,
     }
     error: str | None = None
+    error_code = "E-RENDER"
     subject: str | None = None
     html: str | None = None
     body = ""
-    message_type = _TYPES.get(channel, "SMS")
+    payload: Payload | None = None
+    message_type = _FALLBACK_TYPES.get(channel, "SMS")
     try:
         body = render(f"{channel}.body", variant.body, variables)
         subject = (
@@ -108,28 +153,45 @@ def compose_row(
         html = (
             render(f"{channel}.html", variant.html_body, variables) if variant.html_body else None
         )
-        if channel == "sms":
-            message_type = sms_type_for(body, subject)
+        if variant.payload is not None:
+            payload = render_payload(
+                variant.payload,
+                lambda path, source: render(f"{channel}.payload.{path}", source, variables),
+            )
+        platform = getattr(customer, "push_platform", None)
+        message_type = message_type_for(channel, body, subject, payload, platform)
     except (TemplateError, NotEncodable, ValueError) as exc:
         error = str(exc)
+    recipient = contact_for(customer, channel, payload)
+    if channel == "dm" and error is None and recipient is None:
+        error, error_code = "payload.dm: a DM needs a postal address", "E-ADDRESS"
+    if error is None and (payload is not None or channel != "sms" or job.purpose == "advertising"):
+        # The channel's limits on the rendered message: a violation is a failed row, never
+        # a lost one. A plain informational SMS/LMS is skipped (the bulk hot path, 36 us a
+        # row): rendering already counted its bytes and refused what CP949 cannot carry.
+        error = _violations(channel, message_type, body, subject, payload, job)
+        error_code = "E-CHECK"
     row = {
         "idempotency_key": leg_key(job.job_id, customer.customer_id, leg, parent_key),
         "job_id": job.job_id,
         "customer_id": customer.customer_id,
         "channel": channel,
         "message_type": message_type,
-        "provider": PROVIDERS[channel],
+        "provider": _TYPE_PROVIDERS.get(message_type, PROVIDERS[channel]),
         "leg": leg,
         "chain": list(chain),
         "parent_id": parent_id,
         "next_leg_id": None,
         "priority": message_priority(job.priority, channel),
-        "recipient": contact_for(customer, channel) or "",
+        "recipient": recipient or "",
         "sender": job.sender_number,
         "provider_template_code": variant.provider_template_code,
         "subject": subject,
         "body": body,
         "html_body": html,
+        "payload": payload.to_json() if payload is not None else None,
+        # Domestic sends; an international leg sets the destination country.
+        "country": None,
         "state": "failed" if error else "queued",
         "not_before": job.not_before,
         # Claims skip rows past this: a message is never sent after its job's end.
@@ -138,7 +200,7 @@ def compose_row(
         "lease_expires_at": None,
         "attempts": 0,
         "provider_message_id": None,
-        "error_code": "E-RENDER" if error else None,
+        "error_code": error_code if error else None,
         "error_reason": error,
         "created_at": now,
         "updated_at": now,

@@ -38,7 +38,7 @@ COLUMNS = [
     "ledger delivered",
     "= ledger",
 ]
-TYPES = {"SMS", "LMS", "ALIMTALK", "PUSH", "EMAIL"}
+TYPES = {"SMS", "LMS", "MMS", "ALIMTALK", "PUSH", "FCM", "APNS", "EMAIL"}
 
 
 @dataclass

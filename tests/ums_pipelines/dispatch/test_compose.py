@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ums_pipelines.channels.payload import CHANNELS
 from ums_pipelines.dispatch.compose import PROVIDERS, compose, idempotency_key
 from ums_pipelines.jobs import ChannelVariant
-from ums_pipelines.lanes import CHANNELS, Lane, message_priority
+from ums_pipelines.lanes import Lane, message_priority
 from ums_pipelines.store.models import Customer, Job
 
 NOW = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
@@ -100,7 +101,7 @@ def test_idempotency_key_is_pinned() -> None:
     [
         (SMS, "SMS", "01012345678"),
         (ALIM, "ALIMTALK", "01012345678"),
-        (PUSH, "PUSH", "tok-1"),
+        (PUSH, "FCM", "tok-1"),
         (MAIL, "EMAIL", "kim@example.com"),
     ],
 )
@@ -212,4 +213,8 @@ def test_compose_without_contact_has_empty_recipient() -> None:
 
 def test_providers_cover_every_channel() -> None:
     assert set(PROVIDERS) == set(CHANNELS)
-    assert len(set(PROVIDERS.values())) == len(PROVIDERS)
+    # One provider per channel, except Kakao's one gateway for its three products.
+    kakao = {c for c, p in PROVIDERS.items() if p == "sim-kakao"}
+    assert kakao == {"alimtalk", "friendtalk", "brand"}
+    others = [p for c, p in PROVIDERS.items() if c not in kakao]
+    assert len(set(others)) == len(others)

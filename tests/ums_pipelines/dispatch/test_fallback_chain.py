@@ -78,7 +78,7 @@ def test_push_alimtalk_lms_delivers_one_leg_and_bills_only_delivered(
     charge = bill(bank.store, job_id)
     ledger = ledger_summary(f"{job_id}.")
     expected = {
-        "PUSH": ledger["push"]["delivered"],
+        "FCM": ledger["push"]["delivered"],
         "ALIMTALK": ledger["alimtalk"]["delivered"],
         "LMS": ledger["sms"]["delivered"],
     }
