@@ -15,47 +15,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 import httpx
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ums_pipelines.contact.feeds import FEEDS, InboundMo, parse
 from ums_pipelines.contact.keywords import KeywordRule, load_keywords, match
+from ums_pipelines.contact.matching import answered, customers_by_phone, phone_forms
 from ums_pipelines.customers.optouts import OptOutScope, record_opt_out
-from ums_pipelines.gateway_sim import codes
 from ums_pipelines.masking import mask_phone
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.contact import MoMessage
 from ums_pipelines.store.engine import Store, utcnow
-from ums_pipelines.store.models import Customer, Job, Message, Watermark
+from ums_pipelines.store.models import Watermark
 
-__all__ = ["FEEDS", "InboundMo", "MoResult", "ingest_page", "poll_mo"]
+__all__ = ["FEEDS", "InboundMo", "MoResult", "ingest_page", "mo_waiting", "poll_mo"]
 
 log = logging.getLogger(__name__)
 
 PAGE = 500
-# channel -> (provider, feed path); the feeds' shapes differ, see _parse.
-FEEDS: dict[str, tuple[str, str]] = {
-    "sms": (codes.RELAY, "/sms/v1/mo"),
-    "rcs": (codes.RCS, "/rcs/v1/chatbots/mo"),
-}
-# Channels whose messages go to a phone number and can be answered from it.
-_PHONE_CHANNELS = ("sms", "rcs", "alimtalk", "friendtalk", "brand")
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMo:
-    provider: str
-    channel: str
-    provider_mo_id: str
-    sender: str  # as the provider gave it
-    recipient: str
-    text: str
-    in_reply_to: str | None
-    received_at: datetime
 
 
 @dataclass
@@ -67,133 +47,6 @@ class MoResult:
     care: int = 0
     unmatched: int = 0
     opt_outs_recorded: int = 0
-
-
-def _digits(value: str) -> str:
-    return "".join(ch for ch in value if ch.isdigit())
-
-
-def _numbers(raw: str) -> tuple[str, str]:
-    """(E.164, national digits) of a number; an unparsable one stays as its digits."""
-    try:
-        number = phonenumbers.parse(raw, "KR")
-    except phonenumbers.NumberParseException:
-        return _digits(raw), _digits(raw)
-    if not phonenumbers.is_valid_number(number):
-        return _digits(raw), _digits(raw)
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if phonenumbers.region_code_for_number(number) != "KR":
-        return e164, e164
-    return e164, "0" + phonenumbers.national_significant_number(number)
-
-
-def _time(value: Any) -> datetime:
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return utcnow()
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _parse(channel: str, item: dict[str, Any]) -> InboundMo:
-    provider = FEEDS[channel][0]
-    if channel == "rcs":
-        body = item.get("body") or {}
-        return InboundMo(
-            provider,
-            channel,
-            str(item["messageId"]),
-            str(item["userContact"]),
-            str(item["chatbotId"]),
-            str(body.get("text") or ""),
-            item.get("replyToMessageId"),
-            _time(item.get("receivedAt")),
-        )
-    return InboundMo(
-        provider,
-        channel,
-        str(item["moKey"]),
-        str(item["from"]),
-        str(item["callback"]),
-        str(item.get("text") or ""),
-        item.get("inReplyTo"),
-        _time(item.get("receivedAt")),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Answered:
-    message_id: int
-    customer_id: str
-    purpose: str | None
-
-
-def _answered(
-    session: Session, settings: Settings, mos: Sequence[InboundMo], national: dict[str, str]
-) -> dict[str, _Answered]:
-    """The message each MO answers, by provider MO id; one query per way of matching."""
-    replies = {mo.in_reply_to for mo in mos if mo.in_reply_to}
-    found: dict[str, tuple[int, str, str]] = {}
-    if replies:
-        rows = session.execute(
-            select(Message.provider_message_id, Message.id, Message.customer_id, Message.job_id)
-            .where(Message.provider_message_id.in_(replies))
-            .order_by(Message.id)
-        )
-        by_pmid = {pmid: (mid, cid, jid) for pmid, mid, cid, jid in rows}
-        for mo in mos:
-            if mo.in_reply_to in by_pmid:
-                found[mo.provider_mo_id] = by_pmid[mo.in_reply_to]
-    rest = [mo for mo in mos if mo.provider_mo_id not in found]
-    if rest:
-        oldest = min(mo.received_at for mo in rest)
-        cutoff = oldest - timedelta(hours=settings.mo_match_window_hours)
-        latest: dict[tuple[str, str], tuple[int, str, str, datetime]] = {}
-        for mid, cid, jid, recipient, sender, sent in session.execute(
-            select(
-                Message.id,
-                Message.customer_id,
-                Message.job_id,
-                Message.recipient,
-                Message.sender,
-                Message.submitted_at,
-            ).where(
-                Message.recipient.in_({national[mo.provider_mo_id] for mo in rest}),
-                Message.channel.in_(_PHONE_CHANNELS),
-                Message.submitted_at >= cutoff,
-            )
-        ):
-            key = (recipient, _digits(sender or ""))
-            if sent is not None and (key not in latest or latest[key][0] < mid):
-                latest[key] = (mid, cid, jid, sent)
-        window = timedelta(hours=settings.mo_match_window_hours)
-        for mo in rest:
-            hit = latest.get((national[mo.provider_mo_id], _digits(mo.recipient)))
-            # Each MO has its own window: ``cutoff`` was only the widest one.
-            if hit is not None and hit[3].replace(tzinfo=hit[3].tzinfo or UTC) >= (
-                mo.received_at - window
-            ):
-                found[mo.provider_mo_id] = hit[:3]
-    jobs = {j for _, _, j in found.values()}
-    purposes = {
-        job_id: purpose
-        for job_id, purpose in session.execute(
-            select(Job.job_id, Job.purpose).where(Job.job_id.in_(jobs))
-        )
-    }
-    return {key: _Answered(mid, cid, purposes.get(jid)) for key, (mid, cid, jid) in found.items()}
-
-
-def _customers_by_phone(session: Session, numbers: set[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for cid, phone in session.execute(
-        select(Customer.customer_id, Customer.phone)
-        .where(Customer.phone.in_(numbers))
-        .order_by(Customer.customer_id)
-    ):
-        if phone is not None:
-            found.setdefault(phone, []).append(cid)
-    return found
 
 
 def ingest_page(
@@ -220,14 +73,14 @@ def ingest_page(
     result.duplicates += len(page) - len(fresh)
     if not fresh:
         return []
-    e164 = {mo.provider_mo_id: _numbers(mo.sender) for mo in fresh}
+    e164 = {mo.provider_mo_id: phone_forms(mo.sender) for mo in fresh}
     national = {key: pair[1] for key, pair in e164.items()}
-    answered = _answered(session, settings, fresh, national)
-    by_phone = _customers_by_phone(session, set(national.values()) | {p[0] for p in e164.values()})
+    replies = answered(session, settings, fresh, national)
+    by_phone = customers_by_phone(session, set(national.values()) | {p[0] for p in e164.values()})
     stored: list[MoMessage] = []
     for mo in fresh:
         number, local = e164[mo.provider_mo_id]
-        reply = answered.get(mo.provider_mo_id)
+        reply = replies.get(mo.provider_mo_id)
         customers = [reply.customer_id] if reply else by_phone.get(local) or by_phone.get(number)
         rule = match(mo.text, rules)
         route = "unmatched" if not customers else rule.route if rule is not None else "care"
@@ -314,7 +167,7 @@ async def poll_mo(
             items = body.get("messages", [])
             if not items:
                 break
-            page = [_parse(channel, item) for item in items]
+            page = [parse(channel, item) for item in items]
             with store.session() as session:
                 ingest_page(session, settings, rules, page, result)
                 cursor = int(body["nextCursor"])
@@ -330,3 +183,24 @@ async def poll_mo(
         result.unmatched,
     )
     return result
+
+
+def mo_waiting(store: Store, settings: Settings, client: httpx.Client) -> list[str]:
+    """The feeds with MOs past their stored cursor (one one-item read each): for a sensor
+    deciding whether a poll is worth a run."""
+    headers = {"Authorization": f"Bearer {settings.gateway_token}"}
+    with store.session() as session:
+        marks = {
+            name: mark.value for name in FEEDS if (mark := session.get(Watermark, f"mo:{name}"))
+        }
+    waiting = []
+    for channel, (_, path) in FEEDS.items():
+        response = client.get(
+            f"{settings.gateway_url.rstrip('/')}{path}",
+            params={"cursor": int(marks.get(channel, 0)), "limit": 1},
+            headers=headers,
+        )
+        response.raise_for_status()
+        if response.json().get("messages"):
+            waiting.append(channel)
+    return waiting
