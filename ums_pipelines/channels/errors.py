@@ -97,6 +97,12 @@ ADAPTER_CODES: dict[str, ErrorClass] = {
     "E-SMTP": _retry("SMTP conversation failed"),
     "HTTP-429": _retry("provider busy (429)"),
     "E-DM-FIELD": _permanent("a letter field does not fit the print vendor's batch file"),
+    "E-CONTENT": _permanent("an attachment or image could not be read from the content store"),
+    # International policy (channels.international): this leg may not go abroad; the
+    # chain's next leg (e-mail, push) still reaches the customer.
+    "E-INTL-OFF": _permanent("international sends are switched off"),
+    "E-INTL-COUNTRY": _permanent("destination country not on the allow-list"),
+    "E-INTL-CAP": _permanent("monthly international cap reached"),
 }
 _HTTP = re.compile(r"HTTP-(\d{3})")
 

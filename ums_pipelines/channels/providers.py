@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
 
 import aiohttp
@@ -19,7 +18,13 @@ import aiosmtplib
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from ums_pipelines.channels.apns import ApnsAdapter
+from ums_pipelines.channels.content import ContentError, ContentStore
+from ums_pipelines.channels.dm_vendor import DmVendorAdapter
+from ums_pipelines.channels.email_mime import build_mime
 from ums_pipelines.channels.errors import MAPPINGS, outcome_for
+from ums_pipelines.channels.fcm import fcm_message
+from ums_pipelines.channels.routing import TypeRouter
 from ums_pipelines.dispatch.claims import Claimed
 from ums_pipelines.dispatch.record import SendOutcome
 from ums_pipelines.gateway_sim import codes
@@ -183,13 +188,7 @@ class FcmAdapter:
         self.in_flight = asyncio.Semaphore(in_flight)
 
     async def _one(self, m: Claimed) -> SendOutcome:
-        body = {
-            "message": {
-                "token": m.recipient,
-                "notification": {"title": m.subject or "", "body": m.body},
-                "data": {"ums_key": m.idempotency_key},
-            }
-        }
+        body = {"message": fcm_message(m)}
         headers = {"Authorization": f"Bearer {self.token}", "Idempotency-Key": m.idempotency_key}
         async with self.in_flight:
             try:
@@ -226,21 +225,19 @@ class SmtpAdapter:
     batch_size = 100
     concurrency = 4
 
-    def __init__(self, host: str, port: int, sender: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        timeout: float = 30.0,
+        content: ContentStore | None = None,
+    ) -> None:
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+        self.content = content
 
     def _mime(self, m: Claimed) -> EmailMessage:
-        msg = EmailMessage()
-        msg["From"] = self.sender
-        msg["To"] = m.recipient
-        msg["Subject"] = m.subject or ""
-        msg["Date"] = formatdate(localtime=False)
-        msg["Message-ID"] = make_msgid(domain=self.sender.split("@")[-1])
-        msg["X-UMS-Idempotency-Key"] = m.idempotency_key
-        msg.set_content(m.body)
-        if m.html_body:
-            msg.add_alternative(m.html_body, subtype="html")
-        return msg
+        return build_mime(m, self.sender, self.content)
 
     async def send(self, batch: Sequence[Claimed]) -> list[SendOutcome]:
         outcomes: list[SendOutcome] = []
@@ -252,8 +249,18 @@ class SmtpAdapter:
         try:
             for m in batch:
                 try:
-                    await smtp.send_message(self._mime(m))
+                    mime = self._mime(m)
+                except (ContentError, ValueError) as exc:
+                    outcomes.append(
+                        SendOutcome(m.id, "rejected", code="E-CONTENT", reason=str(exc))
+                    )
+                    continue
+                try:
+                    await smtp.send_message(mime)
                     outcomes.append(SendOutcome(m.id, "accepted"))
+                except aiosmtplib.SMTPDataError as exc:
+                    # Refused at DATA (blocked attachment, too big): the reply code says.
+                    outcomes.append(outcome_for(m.id, codes.SMTP, str(exc.code), exc.message[:200]))
                 except aiosmtplib.SMTPRecipientsRefused as exc:
                     refused = next(iter(exc.recipients), None)
                     code = str(refused.code) if refused is not None else "550"
@@ -282,10 +289,22 @@ def make_client(max_in_flight: int = 256, timeout: float = 30.0) -> httpx.AsyncC
 
 
 def build_adapters(client: httpx.AsyncClient, settings: Settings) -> dict[str, ProviderAdapter]:
+    # Imported here: the international adapter builds on SmsRelayAdapter of this module.
+    from ums_pipelines.channels.intl_adapter import IntlSmsAdapter
+
     url, token = settings.gateway_url, settings.gateway_token
+    apns = ApnsAdapter(settings.apns_url, settings.apns_token, settings.apns_topic)
     return {
-        "sms": SmsRelayAdapter(client, url, token),
+        "sms": TypeRouter(
+            SmsRelayAdapter(client, url, token), {"INTL_SMS": IntlSmsAdapter(client, settings)}
+        ),
         "alimtalk": AlimTalkAdapter(client, url, token, sender_key="ums-bank"),
-        "push": FcmAdapter(client, url, token, project="ums-bank"),
-        "email": SmtpAdapter(settings.smtp_host, settings.smtp_port, "noreply@bank.example"),
+        "push": TypeRouter(FcmAdapter(client, url, token, project="ums-bank"), {"APNS": apns}),
+        "email": SmtpAdapter(
+            settings.smtp_host,
+            settings.smtp_port,
+            "noreply@bank.example",
+            content=ContentStore(settings.content_dir),
+        ),
+        "dm": DmVendorAdapter(client, url, token),
     }
