@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from assets import analytics, customers, dispatch
+from assets import analytics, contact, customers, dispatch
 
 __all__ = ["defs"]
 
 defs = dg.Definitions(
-    assets=[*customers.ASSETS, *dispatch.ASSETS, *analytics.ASSETS],
-    asset_checks=[*customers.CHECKS, *dispatch.CHECKS, *analytics.CHECKS],
+    assets=[*customers.ASSETS, *dispatch.ASSETS, *contact.ASSETS, *analytics.ASSETS],
+    asset_checks=[*customers.CHECKS, *dispatch.CHECKS, *contact.CHECKS, *analytics.CHECKS],
 )

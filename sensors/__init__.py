@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, receipts_job
-from sensors.sensors import customer_files_sensor, new_jobs_sensor, receipts_sensor
+from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, mo_job, receipts_job
+from sensors.sensors import customer_files_sensor, mo_sensor, new_jobs_sensor, receipts_sensor
 
 __all__ = ["defs"]
 
@@ -16,7 +16,7 @@ analytics_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    jobs=[dispatch_job, receipts_job, customer_sync_job, analytics_job],
-    sensors=[new_jobs_sensor, receipts_sensor, customer_files_sensor],
+    jobs=[dispatch_job, receipts_job, mo_job, customer_sync_job, analytics_job],
+    sensors=[new_jobs_sensor, receipts_sensor, mo_sensor, customer_files_sensor],
     schedules=[analytics_schedule],
 )

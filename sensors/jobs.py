@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-__all__ = ["analytics_job", "customer_sync_job", "dispatch_job", "receipts_job"]
+__all__ = ["analytics_job", "customer_sync_job", "dispatch_job", "mo_job", "receipts_job"]
 
 dispatch_job = dg.define_asset_job(
     "dispatch_job",
@@ -13,6 +13,11 @@ receipts_job = dg.define_asset_job(
     "receipts_job",
     selection=dg.AssetSelection.assets("delivery_receipts"),
     description="Poll providers for delivery receipts and start fallback legs.",
+)
+mo_job = dg.define_asset_job(
+    "mo_job",
+    selection=dg.AssetSelection.assets("mo_replies"),
+    description="Read MO replies, record opt-outs and queue the rest for customer care.",
 )
 customer_sync_job = dg.define_asset_job(
     "customer_sync_job",

@@ -1,18 +1,20 @@
-"""Sensors: new send jobs, pending delivery receipts, customer change files."""
+"""Sensors: new send jobs, pending delivery receipts, MO replies, customer change files."""
 
 import hashlib
 import time
 
 import dagster as dg
+import httpx
 from sqlalchemy import func, select
 
 from assets.partitions import jobs_partitions
-from sensors.jobs import customer_sync_job, dispatch_job, receipts_job
+from sensors.jobs import customer_sync_job, dispatch_job, mo_job, receipts_job
+from ums_pipelines.contact.ingest import mo_waiting
 from ums_pipelines.customers import pending_files
 from ums_pipelines.resources import UmsResource
 from ums_pipelines.store.models import Job, Message
 
-__all__ = ["customer_files_sensor", "new_jobs_sensor", "receipts_sensor"]
+__all__ = ["customer_files_sensor", "mo_sensor", "new_jobs_sensor", "receipts_sensor"]
 
 
 @dg.sensor(
@@ -52,6 +54,27 @@ def receipts_sensor(ums: UmsResource) -> dg.SensorResult | dg.SkipReason:
         return dg.SkipReason("no message is waiting for a receipt")
     minute = int(time.time() // 60)
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"receipts:{minute}")])
+
+
+@dg.sensor(
+    job=mo_job,
+    minimum_interval_seconds=60,
+    description="Every minute: launches an MO poll when replies wait at the relay or the RCS"
+    " chatroom past the stored cursors (opt-outs must land before the next send).",
+)
+def mo_sensor(ums: UmsResource) -> dg.SensorResult | dg.SkipReason:
+    settings = ums.settings()
+    try:
+        with ums.open_store() as store, httpx.Client(timeout=10.0) as client:
+            waiting = mo_waiting(store, settings, client)
+    except httpx.HTTPError as exc:
+        return dg.SkipReason(f"MO feeds unreachable: {type(exc).__name__}")
+    if not waiting:
+        return dg.SkipReason("no MO reply waiting")
+    minute = int(time.time() // 60)
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"mo:{minute}", tags={"feeds": ",".join(waiting)})]
+    )
 
 
 @dg.sensor(

@@ -21,6 +21,7 @@ ASSETS = {
     "job_targets",
     "job_dispatch",
     "delivery_receipts",
+    "mo_replies",
     "store_parquet_export",
     "stg_messages",
     "stg_delivery_events",
@@ -38,11 +39,12 @@ CHECKS = {
 JOBS = {
     "dispatch_job",
     "receipts_job",
+    "mo_job",
     "customer_sync_job",
     "analytics_job",
     "daily_report_job",
 }
-SENSORS = {"new_jobs_sensor", "receipts_sensor", "customer_files_sensor"}
+SENSORS = {"new_jobs_sensor", "receipts_sensor", "mo_sensor", "customer_files_sensor"}
 SCHEDULES = {"analytics_refresh", "daily_report_schedule"}
 OWNER_PREFIXES = ("team:",)
 
@@ -146,6 +148,7 @@ def test_jobs_select_what_their_names_say() -> None:
 
     assert selected("dispatch_job") == {"job_targets", "job_dispatch"}
     assert selected("receipts_job") == {"delivery_receipts"}
+    assert selected("mo_job") == {"mo_replies"}
     assert selected("customer_sync_job") == {"customer_profiles"}
     assert selected("daily_report_job") == {"daily_report"}
     analytics = {_spec_id(s) for s in SPECS if s.group_name == "analytics"}
