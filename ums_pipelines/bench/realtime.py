@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -47,24 +49,23 @@ async def _callers(bs: BenchStore, job_id: str, rate: float, seconds: float, siz
     started = loop.time()
     count = int(rate * seconds)
     tasks = []
-    for i in range(count):
-        await asyncio.sleep(max(0.0, started + i / rate - loop.time()))
-        tasks.append(
-            asyncio.create_task(
-                asyncio.to_thread(
-                    submit,
-                    bs.store,
-                    bs.settings,
-                    caller="bench",
-                    caller_key=f"{job_id}-{i}",
-                    customer_id=f"B{i % size:08d}",
-                    job_id=job_id,
-                    variables={},
-                    lane=Lane.TRANSACTIONAL,
-                )
+    # The callers are other systems: their own threads, not the agent's executor.
+    with ThreadPoolExecutor(16, thread_name_prefix="caller") as pool:
+        for i in range(count):
+            await asyncio.sleep(max(0.0, started + i / rate - loop.time()))
+            call = partial(
+                submit,
+                bs.store,
+                bs.settings,
+                caller="bench",
+                caller_key=f"{job_id}-{i}",
+                customer_id=f"B{i % size:08d}",
+                job_id=job_id,
+                variables={},
+                lane=Lane.TRANSACTIONAL,
             )
-        )
-    await asyncio.gather(*tasks)
+            tasks.append(loop.run_in_executor(pool, call))
+        await asyncio.gather(*tasks)
     return count
 
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import or_, select
@@ -36,12 +39,14 @@ from ums_pipelines.dispatch.requestfiles import sync_request_files
 from ums_pipelines.dispatch.status_query import query_overdue
 from ums_pipelines.lanes import CHANNELS, Lane
 from ums_pipelines.settings import Settings
-from ums_pipelines.store.engine import Store, utcnow
+from ums_pipelines.store.engine import Store, urgent, utcnow
 from ums_pipelines.store.models import Job
 
 __all__ = ["EXPRESS_LANES", "Agent", "AgentConfig", "start_agent"]
 
 log = logging.getLogger(__name__)
+
+_R = TypeVar("_R")
 
 EXPRESS_LANES = (Lane.URGENT, Lane.AUTH, Lane.TRANSACTIONAL)
 # Rows of these jobs wait: a paused or stopped bulk job is not sent behind its back.
@@ -89,6 +94,18 @@ class Agent:
         self.sent = 0
         self.started = asyncio.Event()
         self._stop = asyncio.Event()
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def _thread(self, fn: Callable[..., _R], *args: Any) -> _R:
+        """Store work on the agent's own threads: in a process that also takes requests
+        (callers on the default executor), real-time claims queued behind them for
+        seconds. Context variables go along, as with ``asyncio.to_thread``."""
+        if self._pool is None:
+            return await asyncio.to_thread(fn, *args)
+        ctx = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, partial(ctx.run, fn, *args)
+        )
 
     def stop(self) -> None:
         """Ask the agent to finish: claims are released and it is marked stopped."""
@@ -112,6 +129,11 @@ class Agent:
             .order_by(T.priority, T.id)
             .limit(limit)
         )
+        # Look before taking the write lock: idle express workers poll 20 times a second
+        # per channel, and on SQLite every claim queues behind a bulk job's writes.
+        with self.store.reading() as session:
+            if session.scalar(ids.with_only_columns(T.id).limit(1)) is None:
+                return []
         with self.store.session() as session:
             return claim_where(session, ids, self.agent_id, self.config.lease, now)
 
@@ -120,10 +142,26 @@ class Agent:
     ) -> None:
         provider = PROVIDERS[channel]
         idle = self.config.poll_s
+        if any(lane in EXPRESS_LANES for lane in lanes):
+            # This task's writes (claims, results, rate tokens) go before bulk writers'.
+            with urgent():
+                await self._serve(channel, adapter, lanes, size, provider, idle)
+        else:
+            await self._serve(channel, adapter, lanes, size, provider, idle)
+
+    async def _serve(
+        self,
+        channel: str,
+        adapter: ProviderAdapter,
+        lanes: tuple[Lane, ...],
+        size: int,
+        provider: str,
+        idle: float,
+    ) -> None:
         while not self._stop.is_set():
             batch: list[Claimed] = []
             try:
-                batch = await asyncio.to_thread(self._claim, channel, lanes, size)
+                batch = await self._thread(self._claim, channel, lanes, size)
                 if batch:
                     await self._send(provider, adapter, batch)
                     continue
@@ -134,9 +172,7 @@ class Agent:
                 # back to the queue at once instead of waiting for its lease.
                 log.exception("agent %s: %s sender round failed", self.agent_id, channel)
                 with contextlib.suppress(Exception):
-                    await asyncio.to_thread(
-                        hk.release, self.store, [c.id for c in batch], self.agent_id
-                    )
+                    await self._thread(hk.release, self.store, [c.id for c in batch], self.agent_id)
                 idle = max(idle, 1.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), idle)
@@ -144,20 +180,18 @@ class Agent:
 
     async def _send(self, provider: str, adapter: ProviderAdapter, batch: list[Claimed]) -> None:
         while batch:
-            if not await asyncio.to_thread(self.breaker.allow, provider):
+            if not await self._thread(self.breaker.allow, provider):
                 # The provider is down: hand the rows back rather than burn attempts.
-                await asyncio.to_thread(
-                    hk.release, self.store, [c.id for c in batch], self.agent_id
-                )
+                await self._thread(hk.release, self.store, [c.id for c in batch], self.agent_id)
                 await asyncio.sleep(self.config.tick_s * 4)
                 return
-            grant = await asyncio.to_thread(self.limiter.acquire, provider, len(batch))
+            grant = await self._thread(self.limiter.acquire, provider, len(batch))
             if grant.granted == 0:
                 await asyncio.sleep(max(grant.wait_s, 0.001))
                 continue
             part, batch = batch[: grant.granted], batch[grant.granted :]
             outcomes = await adapter.send(part)
-            await asyncio.to_thread(self._record, provider, outcomes)
+            await self._thread(self._record, provider, outcomes)
 
     def _record(self, provider: str, outcomes: list[SendOutcome]) -> None:
         busy = [o.retry_after for o in outcomes if o.code == "HTTP-429"]
@@ -206,8 +240,8 @@ class Agent:
     def _duties(self, client: httpx.AsyncClient) -> list[Coroutine[None, None, None]]:
         cfg = self.config
         duties = [
-            self._every("heartbeat", cfg.lease_seconds / 3, lambda: asyncio.to_thread(self._beat)),
-            self._every("sweep", cfg.tick_s, lambda: asyncio.to_thread(self._sweep)),
+            self._every("heartbeat", cfg.lease_seconds / 3, lambda: self._thread(self._beat)),
+            self._every("sweep", cfg.tick_s, lambda: self._thread(self._sweep)),
             self._every(
                 "receipts",
                 cfg.receipts_every_s,
@@ -227,7 +261,7 @@ class Agent:
         ]
         if cfg.inbox_every_s > 0:
             duties.append(
-                self._every("inbox", cfg.inbox_every_s, lambda: asyncio.to_thread(self._inbox))
+                self._every("inbox", cfg.inbox_every_s, lambda: self._thread(self._inbox))
             )
         return duties
 
@@ -239,13 +273,17 @@ class Agent:
         express = tuple(lane for lane in cfg.lanes if lane in EXPRESS_LANES)
         bulk = tuple(lane for lane in cfg.lanes if lane not in EXPRESS_LANES)
         providers = sorted({PROVIDERS[c] for c in cfg.channels})
-        await asyncio.to_thread(
+        await self._thread(
             registry.register_agent,
             self.store,
             self.agent_id,
             [int(lane) for lane in cfg.lanes],
             providers,
             cfg.lease_seconds,
+        )
+        workers = cfg.express_workers * bool(express) + cfg.bulk_workers * bool(bulk)
+        self._pool = ThreadPoolExecutor(
+            len(cfg.channels) * workers + 6, thread_name_prefix=f"agent-{self.agent_id}"
         )
         http = client or make_client()
         tasks: list[asyncio.Task[None]] = []
@@ -281,10 +319,12 @@ class Agent:
                 await asyncio.gather(*tasks, return_exceptions=True)
             # Rows claimed but not sent go back to the queue for the other agents now,
             # not after the lease.
-            await asyncio.to_thread(hk.release_owner, self.store, self.agent_id)
-            await asyncio.to_thread(registry.mark_stopped, self.store, self.agent_id, self.sent)
+            await self._thread(hk.release_owner, self.store, self.agent_id)
+            await self._thread(registry.mark_stopped, self.store, self.agent_id, self.sent)
             if client is None:
                 await http.aclose()
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=False)
 
 
 def start_agent(

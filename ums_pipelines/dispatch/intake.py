@@ -25,7 +25,7 @@ from ums_pipelines.dispatch.standing import IntakeError, parse_lane, standing_jo
 from ums_pipelines.jobs import template_variants
 from ums_pipelines.lanes import CHANNELS, Lane, Purpose, message_priority
 from ums_pipelines.settings import Settings
-from ums_pipelines.store.engine import Store, as_utc, utcnow
+from ums_pipelines.store.engine import Store, as_utc, urgent, utcnow
 from ums_pipelines.store.models import Consent, Customer, Job, Message
 from ums_pipelines.store.sendplane import SendRequest
 from ums_pipelines.targets import contact_for
@@ -133,6 +133,26 @@ def submit(
     sender_number: str | None = None,
 ) -> SubmitResult:
     """Accept one real-time message; the same (caller, caller_key) again writes nothing."""
+    with urgent():
+        return _submit(
+            store, settings, caller, caller_key, customer_id, template_code, job_id,
+            variables, lane, chain, sender_number,
+        )  # fmt: skip
+
+
+def _submit(
+    store: Store,
+    settings: Settings,
+    caller: str,
+    caller_key: str,
+    customer_id: str,
+    template_code: str | None,
+    job_id: str | None,
+    variables: Mapping[str, Any] | None,
+    lane: Lane | int | str | None,
+    chain: Sequence[str] | None,
+    sender_number: str | None,
+) -> SubmitResult:
     _check(caller, caller_key, customer_id, variables, chain)
     seen = _existing(store, caller, caller_key)
     if seen is not None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,29 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Store", "as_utc", "is_sqlite", "utcnow"]
+__all__ = ["Store", "as_utc", "is_sqlite", "urgent", "utcnow"]
+
+# Set for real-time work (intake, express senders): see ``urgent``.
+_URGENT: ContextVar[bool] = ContextVar("ums_urgent", default=False)
+
+
+@contextmanager
+def urgent() -> Iterator[None]:
+    """Write transactions begun in this context (threads started by ``asyncio.to_thread``
+    inherit it) go before a bulk job's on SQLite's single write lock.
+
+    SQLite's busy handler is not fair: a waiting writer sleeps and retries, and a bulk
+    dispatcher that commits and begins again at once kept winning, so real-time
+    messages waited seconds behind splits. Urgent writers hold a shared lock on a gate
+    file while they wait and write; every other writer passes the gate exclusively
+    before its BEGIN, so none starts while an urgent one waits. An urgent write thus
+    waits for at most the one transaction already running. PostgreSQL needs no gate.
+    """
+    token = _URGENT.set(True)
+    try:
+        yield
+    finally:
+        _URGENT.reset(token)
 
 
 def utcnow() -> datetime:
@@ -29,7 +54,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+_READING = "ums_reading"
+
+
+def _configure_sqlite(engine: Engine, gate: str | None) -> None:
     # pysqlite's own transaction handling defers BEGIN and never takes the write lock up
     # front; with several writers that ends in "database is locked" mid-transaction.
     # Taking it with BEGIN IMMEDIATE makes writers queue on busy_timeout instead.
@@ -42,10 +70,45 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
+        if gate is not None:
+            # One descriptor per connection: flock() conflicts between descriptors, so
+            # threads of one process queue at the gate like separate processes do.
+            _record.info["gate"] = os.open(gate, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @event.listens_for(engine, "close")
+    def _on_close(_dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        fd = _record.info.pop("gate", None)
+        if fd is not None:
+            os.close(fd)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reading session (``Store.reading``) takes a WAL snapshot and no write lock.
+        if conn.get_execution_options().get(_READING, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        info = conn.connection.info
+        fd = info.get("gate")
+        if fd is not None:
+            if _URGENT.get():
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                info["gated"] = True
+            else:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except Exception:
+            if info.pop("gated", False):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Any) -> None:
+        info = conn.connection.info
+        if info.pop("gated", False):
+            fcntl.flock(info["gate"], fcntl.LOCK_UN)
 
 
 class Store:
@@ -55,22 +118,34 @@ class Store:
         self.url = url
         self.sqlite = is_sqlite(url)
         kwargs: dict[str, Any] = {"future": True}
+        gate: str | None = None
         if self.sqlite:
             database = make_url(url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                gate = f"{database}-gate"
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
         else:
             kwargs["pool_pre_ping"] = True
         self.engine = create_engine(url, **kwargs)
         if self.sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, gate)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{_READING: True}), expire_on_commit=False
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A short transaction: committed on success, rolled back on any error."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only look: on SQLite it does not queue for the single write lock, so
+        an idle poller (is there anything to claim?) costs the writers nothing."""
+        with self._readers() as session, session.begin():
             yield session
 
     def migrate(self) -> None:

@@ -1,0 +1,98 @@
+"""SQLite's busy handler is not fair; urgent (real-time) writers pass a gate first."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ums_pipelines.store import Store
+from ums_pipelines.store.engine import urgent
+
+
+def _store(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'gate.db'}")
+    with store.session() as s:
+        s.execute(sa.text("CREATE TABLE log (who TEXT)"))
+    return store
+
+
+def test_an_urgent_writer_waits_for_one_bulk_transaction_not_for_the_bulk_job(
+    tmp_path: Path,
+) -> None:
+    """A bulk writer that begins again the moment it commits (a dispatcher writing split
+    after split) kept winning SQLite's lock over a sleeping waiter."""
+    store = _store(tmp_path)
+    order: list[str] = []
+    bulk_running = threading.Event()
+
+    def bulk() -> None:
+        for i in range(60):
+            with store.session() as s:
+                s.execute(sa.text("INSERT INTO log VALUES (:w)"), {"w": f"bulk{i}"})
+                order.append(f"bulk{i}")
+                bulk_running.set()
+                time.sleep(0.02)  # rendering and inserting a split
+
+    t = threading.Thread(target=bulk)
+    t.start()
+    bulk_running.wait()
+    time.sleep(0.1)
+    asked_at = len(order)
+    with urgent(), store.session() as s:
+        s.execute(sa.text("INSERT INTO log VALUES ('urgent')"))
+        order.append("urgent")
+    t.join(30)
+    # In after the split that was running when it asked (one more may have begun
+    # between the question and the gate), long before the bulk loop's end.
+    assert order.index("urgent") <= asked_at + 2, (asked_at, order)
+    store.dispose()
+
+
+def test_a_reading_session_does_not_wait_for_the_write_lock(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    with store.session() as s:
+        s.execute(sa.text("INSERT INTO log VALUES ('held')"))
+        started = time.monotonic()
+        with store.reading() as r:
+            # The writer's row is not committed: the reader sees the snapshot before it.
+            assert r.scalar(sa.text("SELECT count(*) FROM log")) == 0
+        assert time.monotonic() - started < 1.0
+    store.dispose()
+
+
+def test_a_failed_begin_releases_the_gate(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    quick = sa.create_engine(f"sqlite:///{tmp_path / 'gate.db'}")
+    raw = quick.raw_connection()
+    raw.isolation_level = None  # type: ignore[attr-defined]
+    raw.execute("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+    impatient = Store(f"sqlite:///{tmp_path / 'gate.db'}")
+
+    @sa.event.listens_for(impatient.engine, "connect")
+    def _short(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
+        dbapi_conn.execute("PRAGMA busy_timeout=100")
+
+    try:
+        with urgent(), impatient.session() as s:
+            s.execute(sa.text("SELECT 1"))
+        raise AssertionError("BEGIN IMMEDIATE should have timed out")
+    except sa.exc.OperationalError:
+        pass
+    raw.execute("ROLLBACK")  # type: ignore[attr-defined]
+    raw.close()
+    # Had the urgent writer kept its shared hold, this bulk writer would block forever.
+    done = threading.Event()
+
+    def bulk() -> None:
+        with impatient.session() as s:
+            s.execute(sa.text("INSERT INTO log VALUES ('bulk')"))
+        done.set()
+
+    threading.Thread(target=bulk, daemon=True).start()
+    assert done.wait(5)
+    for s in (store, impatient):
+        s.dispose()
+    quick.dispose()
