@@ -45,6 +45,7 @@ __all__ = [
     "classify",
     "map_codes",
     "outcome_for",
+    "provider_of",
     "unmapped_counts",
 ]
 
@@ -276,6 +277,25 @@ def _http(code: str) -> ErrorClass | None:
         return _retry(f"provider answered {status}")
     # The whole request was refused (auth, malformed): our side has to change.
     return _config(f"provider refused the request ({status})")
+
+
+# Whose codes a channel's answers and receipts carry; push by its message type.
+_CHANNEL_PROVIDERS = {
+    "sms": c.RELAY,
+    "alimtalk": c.KAKAO,
+    "friendtalk": c.KAKAO,
+    "brand": c.KAKAO,
+    "rcs": c.RCS,
+    "push": c.FCM,
+    "email": c.SMTP,
+}
+
+
+def provider_of(channel: str, message_type: str | None = None) -> str:
+    """The provider kind ``classify`` wants for a message of ``channel``."""
+    if channel == "push" and message_type == "APNS":
+        return c.APNS
+    return _CHANNEL_PROVIDERS.get(channel, channel)
 
 
 def classify(provider: str, code: str | None) -> ErrorClass:

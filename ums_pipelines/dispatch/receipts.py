@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ums_pipelines.channels.errors import classify, provider_of
 from ums_pipelines.dispatch.outbox import fall_back
 from ums_pipelines.lanes import CHANNELS, TERMINAL_STATES
 from ums_pipelines.settings import Settings
@@ -42,6 +43,14 @@ def _parse_time(value: Any) -> datetime:
         except ValueError:
             pass
     return utcnow()
+
+
+def _chains_on(m: Message) -> bool:
+    """Whether a failure receipt starts the next leg: not when its code says the next
+    leg would be wrong too (channels.errors); a failure without a code always does."""
+    if not m.error_code:
+        return True
+    return classify(provider_of(m.channel, m.message_type), m.error_code).falls_back
 
 
 def apply_receipts(
@@ -108,7 +117,7 @@ def apply_receipts(
                 m.error_code, m.error_reason = r.get("code"), r.get("reason")
                 m.completed_at = now
                 result.failed += 1
-                if fall_back(session, settings, m) is not None:
+                if _chains_on(m) and fall_back(session, settings, m) is not None:
                     result.fell_back += 1
         mark = session.get(Watermark, f"receipts:{channel}")
         if cursor is None:

@@ -30,7 +30,8 @@ from ums_pipelines.channels.errors import (
     unmapped_counts,
 )
 from ums_pipelines.channels.providers import AlimTalkAdapter, FcmAdapter, SmsRelayAdapter
-from ums_pipelines.dispatch.outbox import claim, enqueue_job, record_outcomes
+from ums_pipelines.dispatch.outbox import SendOutcome, claim, enqueue_job, record_outcomes
+from ums_pipelines.dispatch.receipts import apply_receipts
 from ums_pipelines.gateway_sim import GatewaySimulator, codes
 from ums_pipelines.store.models import AuditLog, Customer, Message
 
@@ -287,3 +288,34 @@ def test_a_5xx_class_code_is_retried(bank: Any, answer: httpx.Response) -> None:
     assert row.not_before is not None
     with bank.store.session() as session:
         assert session.scalar(select(Message.next_leg_id).where(Message.id == m.id)) is None
+
+
+# -- behaviour on the receipt path -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "next_leg"),
+    [
+        ("3018", True),  # not a KakaoTalk user: the SMS leg goes at once
+        ("E-HANDSET", True),
+        (None, True),  # a failure without a code still chains on
+        ("3022", False),  # outside FriendTalk/brand hours: the next leg would break the law
+        ("1003", False),  # our sender key: fix the configuration, don't route round
+    ],
+)
+def test_a_failure_receipt_chains_on_by_its_class(
+    bank: Any, code: str | None, next_leg: bool
+) -> None:
+    bank.add_customer("K1", preferred="alimtalk", phone="01070000001")
+    job_id = bank.targeted(routes={"default": ["alimtalk", "sms"]})
+    enqueue_job(bank.store, bank.settings, job_id)
+    [m] = _claimed(bank, "alimtalk", job_id)
+    _record(bank, [SendOutcome(m.id, "accepted", provider_message_id="P1")])
+    receipt = {"clientKey": m.idempotency_key, "stage": "handset", "status": "failed"}
+    result = apply_receipts(
+        bank.store, bank.settings, "alimtalk", [receipt | {"code": code}], cursor=1
+    )
+    assert (result.failed, result.fell_back) == (1, int(next_leg))
+    legs = {row.leg: row for row in bank.messages(job_id)}
+    assert legs[0].state == "failed" and legs[0].error_code == code
+    assert (1 in legs) is next_leg
