@@ -207,7 +207,11 @@ def gateway() -> Iterator[GatewaySimulator]:
 def sim_bank(bank: Bank, gateway: GatewaySimulator) -> Bank:
     """A bank whose settings point at the running simulator."""
     bank.settings = bank.settings.model_copy(
-        update={"gateway_url": gateway.base_url, "smtp_port": gateway.smtp_port}
+        update={
+            "gateway_url": gateway.base_url,
+            "smtp_port": gateway.smtp_port,
+            "apns_url": gateway.apns_url,
+        }
     )
     return bank
 

@@ -31,6 +31,7 @@ __all__ = [
     "E_INTL_CAP",
     "E_INTL_COUNTRY",
     "E_INTL_OFF",
+    "INTL_TYPE",
     "THRESHOLDS",
     "Admission",
     "IntlPolicy",

@@ -27,6 +27,7 @@ from pydantic import (
     field_validator,
 )
 
+from ums_pipelines.channels.international import destination
 from ums_pipelines.masking import mask_email, mask_text
 from ums_pipelines.phones import InvalidPhone, normalize_kr_mobile
 
@@ -155,6 +156,12 @@ class ChangeRow(BaseModel):
             try:
                 return normalize_kr_mobile(value)
             except InvalidPhone as exc:
+                # A customer abroad keeps a foreign mobile, written with its + prefix;
+                # it is stored in E.164 and reached by international SMS only.
+                if value.strip().startswith("+") and not value.strip().startswith("+82"):
+                    abroad = destination(value)
+                    if abroad is not None:
+                        return abroad[0]
                 raise ValueError(str(exc)) from None
         return value
 

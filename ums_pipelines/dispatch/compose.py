@@ -9,6 +9,7 @@ from typing import Any
 
 from ums_pipelines.channels.checks import check_message
 from ums_pipelines.channels.encoding import NotEncodable
+from ums_pipelines.channels.international import INTL_TYPE, destination
 from ums_pipelines.channels.payload import Payload
 from ums_pipelines.channels.rendering import message_type_for, render_payload
 from ums_pipelines.jobs import ChannelVariant
@@ -159,10 +160,17 @@ def compose_row(
                 lambda path, source: render(f"{channel}.payload.{path}", source, variables),
             )
         platform = getattr(customer, "push_platform", None)
-        message_type = message_type_for(channel, body, subject, payload, platform)
+        # A number abroad (stored in E.164, "+..."): international SMS, UTF-8 allowed.
+        phone = customer.phone if channel == "sms" else None
+        abroad = destination(phone) if phone and phone.startswith("+") else None
+        if abroad is not None:
+            message_type = INTL_TYPE
+        else:
+            message_type = message_type_for(channel, body, subject, payload, platform)
     except (TemplateError, NotEncodable, ValueError) as exc:
         error = str(exc)
-    recipient = contact_for(customer, channel, payload)
+        abroad = None
+    recipient = abroad[0] if abroad is not None else contact_for(customer, channel, payload)
     if channel == "dm" and error is None and recipient is None:
         error, error_code = "payload.dm: a DM needs a postal address", "E-ADDRESS"
     if error is None and (payload is not None or channel != "sms" or job.purpose == "advertising"):
@@ -191,7 +199,7 @@ def compose_row(
         "html_body": html,
         "payload": payload.to_json() if payload is not None else None,
         # Domestic sends; an international leg sets the destination country.
-        "country": None,
+        "country": abroad[1] if abroad is not None else None,
         "state": "failed" if error else "queued",
         "not_before": job.not_before,
         # Claims skip rows past this: a message is never sent after its job's end.

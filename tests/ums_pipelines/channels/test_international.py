@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from ums_pipelines.audit import verify_chain
@@ -20,6 +22,9 @@ from ums_pipelines.channels.international import (
     destination,
     month_usage,
 )
+from ums_pipelines.customers.validation import ChangeRow
+from ums_pipelines.dispatch.outbox import enqueue_job
+from ums_pipelines.dispatch.runner import Dispatcher
 from ums_pipelines.store.models import AuditLog, Message
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -134,3 +139,44 @@ def test_krw_cap_counts_the_price(bank: Any, used: int, allowed: int) -> None:
         admission = rules.admit(session, 3, Decimal(100), NOW)
     assert admission.allowed == allowed
     assert admission.refused_code == E_INTL_CAP
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [("+1 (415) 555-2671", "+14155552671"), ("+82 10-1234-5678", "01012345678")],
+)
+def test_customer_master_keeps_a_foreign_mobile_in_e164(raw: str, stored: str) -> None:
+    row = {"customer_id": "C1", "changed_at": "2026-11-01T00:00:00+09:00", "phone": raw}
+    assert ChangeRow.model_validate(row).phone == stored
+
+
+@pytest.mark.parametrize("raw", ["+1 555", "+82 2-123-4567"])
+def test_customer_master_refuses_what_no_country_can_reach(raw: str) -> None:
+    row = {"customer_id": "C1", "changed_at": "2026-11-01T00:00:00+09:00", "phone": raw}
+    with pytest.raises(ValidationError, match="phone"):
+        ChangeRow.model_validate(row)
+
+
+def test_a_customer_abroad_gets_an_international_sms_priced_and_in_the_ledger(
+    sim_bank: Any, ledger_rows: Any
+) -> None:
+    bank = sim_bank
+    bank.settings = bank.settings.model_copy(
+        update={"intl_enabled": True, "intl_countries": "US", "intl_cap_messages": 100}
+    )
+    bank.add_customer("US1", phone="+14155552671", name="Kim")
+    bank.add_customer("GB1", phone="+447400123456", name="Lee")
+    bank.add_customer("KR1", phone="01012345678")
+    job_id = bank.targeted(routes={"sms": ["sms"]})
+    enqueue_job(bank.store, bank.settings, job_id)
+    result = asyncio.run(Dispatcher(bank.store, bank.settings).run_job(job_id, 120))
+    assert result.terminal
+    rows = {m.customer_id: m for m in bank.messages(job_id)}
+    us, gb, kr = rows["US1"], rows["GB1"], rows["KR1"]
+    assert (us.message_type, us.country, us.recipient) == ("INTL_SMS", "US", "+14155552671")
+    assert us.unit_price == Decimal("120") and us.state in ("accepted", "delivered", "failed")
+    assert (gb.state, gb.error_code, gb.unit_price) == ("failed", E_INTL_COUNTRY, None)
+    assert (kr.message_type, kr.country) == ("SMS", None)
+    booked = {r["clientKey"]: r for r in ledger_rows(f"{job_id}.")}
+    assert booked[us.idempotency_key]["type"] == "INTL_SMS"
+    assert gb.idempotency_key not in booked
