@@ -317,7 +317,11 @@ def classify(provider: str, code: str | None) -> ErrorClass:
             PERMANENT, "unmapped provider code; treated as permanent, falls back", mapped=False
         )
     )
-    log.warning("unmapped %s error code %r: %s", provider, safe, result.kind)
+    seen = _UNMAPPED[(provider, safe)]
+    # The first sighting, then every thousandth: visible without flooding the log when a
+    # whole bulk batch comes back with the same new code.
+    if seen % 1000 == 1:
+        log.warning("unmapped %s error code %r (seen %d): %s", provider, safe, seen, result.kind)
     return result
 
 
