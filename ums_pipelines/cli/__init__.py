@@ -55,6 +55,10 @@ def db_upgrade() -> None:
 def gateway_sim(
     port: Annotated[int, typer.Option(help="HTTP port of the provider APIs.")] = 8900,
     smtp_port: Annotated[int, typer.Option(help="SMTP port of the mail sink.")] = 8925,
+    apns_port: Annotated[
+        int | None,
+        typer.Option(help="Port of the APNs API (HTTP/2 cleartext); default --port + 2."),
+    ] = None,
     host: Annotated[str, typer.Option(help="Loopback address to bind.")] = "127.0.0.1",
     ledger: Annotated[
         Path | None, typer.Option(help="SQLite ledger file (kept across restarts).")
@@ -72,7 +76,8 @@ def gateway_sim(
         ),
     ] = None,
 ) -> None:
-    """Run the provider gateway simulator (SMS relay, AlimTalk, FCM v1, SMTP) until Ctrl-C."""
+    """Run the provider gateway simulator (SMS relay, AlimTalk, FCM v1, APNs, SMTP, DM print
+    vendor) until Ctrl-C."""
     import json
 
     from ums_pipelines.gateway_sim import SimConfig, serve_forever
@@ -81,10 +86,19 @@ def gateway_sim(
     if config_file is not None:
         fields |= json.loads(config_file.read_text(encoding="utf-8"))
     config = SimConfig.model_validate(fields)
+    apns_port = port + 2 if apns_port is None else apns_port
     console.print(
-        f"gateway simulator on http://{host}:{port} (SMTP {host}:{smtp_port}); Ctrl-C stops it"
+        f"gateway simulator on http://{host}:{port} (SMTP {host}:{smtp_port},"
+        f" APNs h2c http://{host}:{apns_port}); Ctrl-C stops it"
     )
-    serve_forever(config, host=host, port=port, smtp_port=smtp_port, ledger_path=ledger)
+    serve_forever(
+        config,
+        host=host,
+        port=port,
+        smtp_port=smtp_port,
+        ledger_path=ledger,
+        apns_port=apns_port,
+    )
 
 
 def main() -> None:

@@ -196,10 +196,12 @@ def serve_forever(
     smtp_port: int = 8925,
     ledger_path: Path | None = None,
     on_ready: Callable[[GatewaySimulator], None] | None = None,
-    apns_port: int = 8902,
+    apns_port: int | None = None,
 ) -> None:
-    """Run the simulator until Ctrl-C; ``on_ready`` is called once all servers answer."""
-    with GatewaySimulator(config, host, port, smtp_port, ledger_path, apns_port) as sim:
+    """Run the simulator until Ctrl-C; ``on_ready`` is called once all servers answer.
+    APNs listens on ``apns_port``, by default ``port + 2`` (8902 beside 8900)."""
+    apns = port + 2 if apns_port is None and port else apns_port or 0
+    with GatewaySimulator(config, host, port, smtp_port, ledger_path, apns) as sim:
         if on_ready is not None:
             on_ready(sim)
         try:
