@@ -38,6 +38,7 @@ __all__ = [
     "DmError",
     "Letter",
     "build_batch",
+    "check_letter",
     "parse_batch",
 ]
 
@@ -143,13 +144,25 @@ def _pdf(letters: Sequence[Letter]) -> tuple[bytes, list[int]]:
     return out.getvalue(), counts
 
 
+def check_letter(letter: Letter) -> None:
+    """Raises DmError naming the field if the letter cannot go into a batch: a field
+    that does not fit its record, or a character the font cannot print (the Korean CID
+    font covers what CP949 covers; anything else would print as a blank)."""
+    _record("D", _data_values(1, letter, 1, 1))
+    try:
+        letter.text.encode(ENCODING)
+    except UnicodeEncodeError as exc:
+        char = letter.text[exc.start]
+        raise DmError(f"text: U+{ord(char):04X} cannot be printed (outside CP949)") from None
+
+
 def build_batch(batch_id: str, sender: str, letters: Sequence[Letter], now: datetime) -> DmBatch:
     """The batch file and PDF of these letters; raises DmError naming the first bad field."""
     if not letters:
         raise DmError("letters: a batch needs at least one letter")
     for letter in letters:
-        # Fail before rendering: every field must fit its record.
-        _record("D", _data_values(1, letter, 1, 1))
+        # Fail before rendering.
+        check_letter(letter)
     pdf, counts = _pdf(letters)
     head = _record(
         "H", {"batch_id": batch_id, "created": now.strftime("%Y%m%d%H%M%S"), "sender": sender}

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from ums_pipelines.channels.dm import DmError, Letter, build_batch
+from ums_pipelines.channels.dm import DmError, Letter, build_batch, check_letter
 from ums_pipelines.channels.errors import outcome_for
 from ums_pipelines.channels.payload import Payload
 from ums_pipelines.dispatch.claims import Claimed
@@ -59,7 +59,7 @@ class DmVendorAdapter:
         for m in batch:
             try:
                 letter = letter_of(m)
-                build_batch("check", self.sender, [letter], datetime.now(UTC))
+                check_letter(letter)
             except DmError as exc:
                 outcomes[m.id] = SendOutcome(m.id, "rejected", code=E_DM_FIELD, reason=str(exc))
                 continue

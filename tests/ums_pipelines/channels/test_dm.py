@@ -68,6 +68,7 @@ def test_batch_round_trips_and_ties_records_to_pdf_pages() -> None:
         ("address", "a" * 121, "address: 121 bytes"),
         ("address_detail", "101동 😀", "address_detail: U\\+1F600 cannot be printed"),
         ("key", "k" * 81, "key: 81 bytes"),
+        ("text", "감사합니다 🙏", "text: U\\+1F64F cannot be printed"),
     ],
 )
 def test_fields_that_do_not_fit_are_refused_not_cut(
