@@ -27,9 +27,20 @@ def build_mime(m: Claimed, sender: str, content: ContentStore | None) -> EmailMe
     msg.set_content(m.body)
     if m.html_body:
         msg.add_alternative(m.html_body, subtype="html")
-    attachments = Payload.from_json(m.payload).attachments
-    if attachments and content is None:
+    parts = Payload.from_json(m.payload)
+    attachments, images = parts.attachments, parts.images
+    if (attachments or images) and content is None:
         raise ValueError("payload.attachments: no content store to read them from")
+    for image in images:
+        assert content is not None
+        # Shown in the message body by mail clients, not offered as a file to save.
+        msg.add_attachment(
+            content.get(image.ref),
+            maintype="image",
+            subtype=image.content_type.partition("/")[2] or "jpeg",
+            filename=image.ref,
+            disposition="inline",
+        )
     for attachment in attachments:
         assert content is not None
         data = content.get(attachment.ref)

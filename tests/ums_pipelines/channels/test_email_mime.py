@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from PIL import Image as PilImage
 
 from ums_pipelines.channels.content import ContentError, ContentStore
 from ums_pipelines.channels.email_mime import IDEMPOTENCY_HEADER, build_mime
@@ -64,3 +66,14 @@ def test_a_missing_attachment_is_an_error_naming_the_ref(tmp_path: Path) -> None
         build_mime(claimed(Payload(attachments=[lost])), "n@bank.example", ContentStore(tmp_path))
     with pytest.raises(ValueError, match=r"payload\.attachments"):
         build_mime(claimed(Payload(attachments=[lost])), "n@bank.example", None)
+
+
+def test_images_go_inline(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    out = io.BytesIO()
+    PilImage.new("RGB", (40, 20)).save(out, format="PNG")
+    image = store.put_image(out.getvalue())
+    mime = build_mime(claimed(Payload(images=[image])), "n@bank.example", store)
+    (part,) = [p for p in mime.walk() if p.get_content_maintype() == "image"]
+    assert (part.get_content_type(), part.get_content_disposition()) == ("image/png", "inline")
+    assert part.get_payload(decode=True) == out.getvalue()
