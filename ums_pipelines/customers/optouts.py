@@ -2,8 +2,9 @@
 
 An opt-out has a scope: ``channel`` and ``purpose`` NULL mean every channel and every
 purpose. It stays active until ``withdrawn_at`` is set. Target extraction asks
-``active_opt_outs`` once per job; a sender about to send asks ``is_opted_out`` for the
-one customer at claim time, so an opt-out recorded after targeting still stops a send.
+``active_opt_outs`` once per job; a sender about to send asks ``is_opted_out`` for one
+customer, or ``opted_out_among`` for a claimed batch, so an opt-out recorded after
+targeting still stops a send.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "active_opt_outs",
     "covers",
     "is_opted_out",
+    "opted_out_among",
     "record_opt_out",
 ]
 
@@ -72,6 +74,23 @@ def is_opted_out(session: Session, customer_id: str, channel: str, purpose: str)
         or_(OptOut.channel.is_(None), OptOut.channel == channel),
     )
     return session.execute(query.limit(1)).first() is not None
+
+
+def opted_out_among(
+    session: Session, customer_ids: Collection[str], channel: str, purpose: str
+) -> set[str]:
+    """``is_opted_out`` for a claimed batch: the ones of ``customer_ids`` opted out of
+    ``channel`` for ``purpose``, in one query per thousand ids."""
+    ids = sorted(set(customer_ids))
+    found: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        query = select(OptOut.customer_id).where(
+            OptOut.customer_id.in_(ids[start : start + 1000]),
+            _active(purpose),
+            or_(OptOut.channel.is_(None), OptOut.channel == channel),
+        )
+        found.update(session.scalars(query))
+    return found
 
 
 def record_opt_out(

@@ -15,6 +15,7 @@ from ums_pipelines.customers.optouts import (
     active_opt_outs,
     covers,
     is_opted_out,
+    opted_out_among,
     record_opt_out,
 )
 from ums_pipelines.store.contact import OptOut
@@ -119,3 +120,18 @@ def test_recording_is_audited_and_not_repeated(store: Any) -> None:
         assert entries[0].detail["channel"] == "all"
         assert entries[0].detail["source"] == "test"
         assert verify_chain(session) == 2
+
+
+def test_opted_out_among_a_batch(store: Any) -> None:
+    with store.session() as session:
+        opt_out(session, "C1", None, "advertising")
+        opt_out(session, "C2", "sms", None)
+        opt_out(session, "C3", "push", "advertising")
+        withdrawn = opt_out(session, "C4", None, None)
+        withdrawn.withdrawn_at = NOW
+    batch = [f"C{i}" for i in range(2500)]  # more than one query's worth of ids
+    with store.session() as session:
+        assert opted_out_among(session, batch, "sms", "advertising") == {"C1", "C2"}
+        assert opted_out_among(session, batch, "push", "advertising") == {"C1", "C3"}
+        assert opted_out_among(session, batch, "sms", "informational") == {"C2"}
+        assert opted_out_among(session, [], "sms", "advertising") == set()
