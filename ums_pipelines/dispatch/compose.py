@@ -101,15 +101,19 @@ def _violations(
     subject: str | None,
     payload: Payload | None,
     job: Job,
+    country: str | None = None,
 ) -> str | None:
+    # An international SMS is checked as an SMS abroad: the relay's encoding and size.
+    kind = "sms" if message_type == INTL_TYPE else message_type.lower()
     result = check_message(
-        message_type.lower() if channel == "sms" else channel,
+        kind if channel == "sms" else channel,
         body,
         subject=subject,
         purpose=job.purpose,
         payload=payload,
         sender=job.sender_number,
         push_platform="apns" if message_type == "APNS" else "fcm",
+        country=country,
     )
     return "; ".join(v.message for v in result.violations) or None
 
@@ -173,11 +177,13 @@ def compose_row(
     recipient = abroad[0] if abroad is not None else contact_for(customer, channel, payload)
     if channel == "dm" and error is None and recipient is None:
         error, error_code = "payload.dm: a DM needs a postal address", "E-ADDRESS"
-    if error is None and (payload is not None or channel != "sms" or job.purpose == "advertising"):
+    plain_sms = channel == "sms" and payload is None and abroad is None
+    if error is None and (not plain_sms or job.purpose == "advertising"):
         # The channel's limits on the rendered message: a violation is a failed row, never
         # a lost one. A plain informational SMS/LMS is skipped (the bulk hot path, 36 us a
         # row): rendering already counted its bytes and refused what CP949 cannot carry.
-        error = _violations(channel, message_type, body, subject, payload, job)
+        country = abroad[1] if abroad is not None else None
+        error = _violations(channel, message_type, body, subject, payload, job, country)
         error_code = "E-CHECK"
     row = {
         "idempotency_key": leg_key(job.job_id, customer.customer_id, leg, parent_key),

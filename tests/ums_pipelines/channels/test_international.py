@@ -23,9 +23,11 @@ from ums_pipelines.channels.international import (
     month_usage,
 )
 from ums_pipelines.customers.validation import ChangeRow
+from ums_pipelines.dispatch.compose import compose_row
 from ums_pipelines.dispatch.outbox import enqueue_job
 from ums_pipelines.dispatch.runner import Dispatcher
-from ums_pipelines.store.models import AuditLog, Message
+from ums_pipelines.jobs import ChannelVariant
+from ums_pipelines.store.models import AuditLog, Customer, Job, Message
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
@@ -180,3 +182,46 @@ def test_a_customer_abroad_gets_an_international_sms_priced_and_in_the_ledger(
     booked = {r["clientKey"]: r for r in ledger_rows(f"{job_id}.")}
     assert booked[us.idempotency_key]["type"] == "INTL_SMS"
     assert gb.idempotency_key not in booked
+
+
+def intl_job(purpose: str) -> Job:
+    return Job(
+        job_id="job-intl",
+        name="해외 안내",
+        template_id=1,
+        template_version=1,
+        purpose=purpose,
+        priority=40,
+        routes={},
+        sender_number="15881234",
+        department="dept",
+        status="targeted",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+@pytest.mark.parametrize(
+    ("purpose", "text", "error"),
+    [
+        ("informational", "โอนเงินเข้าบัญชีแล้ว", None),  # Thai: not CP949, fine abroad
+        ("advertising", "(광고) UMS은행 혜택 안내 무료수신거부 080-123-4567", None),
+        ("informational", "a" * 1001, "1,001 bytes in UTF-8"),
+    ],
+)
+def test_compose_sends_a_number_abroad_as_intl_sms_with_its_checks(
+    purpose: str, text: str, error: str | None
+) -> None:
+    customer = Customer(customer_id="C1", name="Somchai", phone="+66812345678")
+    row, failed = compose_row(
+        intl_job(purpose), ChannelVariant("sms", text), customer, ["sms"], 0, NOW, "2026-11-25"
+    )
+    assert (row["message_type"], row["country"], row["recipient"]) == (
+        "INTL_SMS",
+        "TH",
+        "+66812345678",
+    )
+    if error is None:
+        assert failed is None and row["state"] == "queued"
+    else:
+        assert failed is not None and error in failed and row["error_code"] == "E-CHECK"
