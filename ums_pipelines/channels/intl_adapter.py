@@ -43,13 +43,16 @@ class IntlSmsAdapter(SmsRelayAdapter):
         table = price_table(settings)
         own = table.get(INTL_PROVIDER, {})
         self.price = own.get("INTL_SMS", table[ANY_PROVIDER]["INTL_SMS"])
-        self._store: Store | None = None
 
     def _admit(self, count: int) -> tuple[int, str | None]:
-        if self._store is None:
-            self._store = Store(self.settings.store_url)
-        with self._store.session() as session:
-            admission = self.policy.admit(session, count, self.price, datetime.now(UTC))
+        # A store of its own per batch: adapters have no close hook, and international
+        # batches are few (a connection per batch is nothing beside the send).
+        store = Store(self.settings.store_url)
+        try:
+            with store.session() as session:
+                admission = self.policy.admit(session, count, self.price, datetime.now(UTC))
+        finally:
+            store.dispose()
         return admission.allowed, admission.refused_reason
 
     async def send(self, batch: Sequence[Claimed]) -> list[SendOutcome]:
