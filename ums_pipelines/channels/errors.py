@@ -153,6 +153,11 @@ MAPPINGS: dict[str, dict[str, ErrorClass]] = {
         # The night ban applies to the next leg too: falling back would break the law.
         "3022": _permanent("outside FriendTalk/brand message hours", falls_back=False),
         "3024": _permanent("image refused"),
+        "E-AD-FLAG": _config("FriendTalk/brand message sent without the advertising flag"),
+        # Another advertisement by the next leg would defeat the daily cap it enforces.
+        "E-DAILY-LIMIT": _permanent(
+            "the recipient already had today's brand message", falls_back=False
+        ),
         "3025": _permanent("variable over its length limit"),
         "3027": _permanent("buttons do not match the template"),
         "9999": _retry("Kakao system error"),

@@ -172,7 +172,7 @@ class FcmAdapter:
     """FCM HTTP v1 takes one message per request, so concurrency is the throughput lever."""
 
     batch_size = 200
-    concurrency = 1
+    concurrency = 3
 
     def __init__(
         self,
@@ -289,15 +289,26 @@ def make_client(max_in_flight: int = 256, timeout: float = 30.0) -> httpx.AsyncC
 
 
 def build_adapters(client: httpx.AsyncClient, settings: Settings) -> dict[str, ProviderAdapter]:
-    # Imported here: the international adapter builds on SmsRelayAdapter of this module.
+    # Imported here: the international, MMS, Kakao and RCS adapters build on this module.
     from ums_pipelines.channels.intl_adapter import IntlSmsAdapter
+    from ums_pipelines.channels.kakao import BrandMessageAdapter, FriendTalkAdapter
+    from ums_pipelines.channels.mms import MmsAdapter
+    from ums_pipelines.channels.rcs import RcsAdapter
 
     url, token = settings.gateway_url, settings.gateway_token
     apns = ApnsAdapter(settings.apns_url, settings.apns_token, settings.apns_topic)
+    content = ContentStore(settings.content_dir)
     return {
         "sms": TypeRouter(
-            SmsRelayAdapter(client, url, token), {"INTL_SMS": IntlSmsAdapter(client, settings)}
+            SmsRelayAdapter(client, url, token),
+            {
+                "INTL_SMS": IntlSmsAdapter(client, settings),
+                "MMS": MmsAdapter(client, url, token, content),
+            },
         ),
+        "rcs": RcsAdapter(client, url, token, brand_id="BR.ums-bank", content=content),
+        "friendtalk": FriendTalkAdapter(client, url, token, "ums-bank", content),
+        "brand": BrandMessageAdapter(client, url, token, "ums-bank", content),
         "alimtalk": AlimTalkAdapter(client, url, token, sender_key="ums-bank"),
         "push": TypeRouter(FcmAdapter(client, url, token, project="ums-bank"), {"APNS": apns}),
         "email": SmtpAdapter(

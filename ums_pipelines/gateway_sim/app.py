@@ -30,8 +30,10 @@ from ums_pipelines.gateway_sim.dm import DmVendor
 from ums_pipelines.gateway_sim.faults import Connections, FaultInjector, hang
 from ums_pipelines.gateway_sim.intl import international_batch
 from ums_pipelines.gateway_sim.ledger import Ledger
+from ums_pipelines.gateway_sim.mms import MmsFiles
 from ums_pipelines.gateway_sim.mo import MoRoutes
 from ums_pipelines.gateway_sim.queries import Queries
+from ums_pipelines.gateway_sim.routes_ext import kakao_rcs_routes
 from ums_pipelines.gateway_sim.sends import FCM_MAX_BODY_BYTES, IDEMPOTENCY_HEADER, Sends
 from ums_pipelines.gateway_sim.wire import fcm_error, has_bearer, relay_error
 
@@ -77,6 +79,8 @@ def create_app(
             guard.send("sms", lambda request: international_batch(sends, request)),
             methods=["POST"],
         ),
+        Route("/sms/v1/files", auth(MmsFiles(ledger).upload), methods=["POST"]),
+        *kakao_rcs_routes(sends, guard.send, auth),
         Route("/sms/v1/messages/status", auth(queries.status_many), methods=["POST"]),
         Route("/sms/v1/messages/{clientKey}", auth(queries.status_one), methods=["GET"]),
         Route("/status/v1/{channel}", auth(queries.status_many), methods=["POST"]),

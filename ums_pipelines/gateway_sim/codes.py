@@ -105,7 +105,10 @@ E_RECIPIENT = register(RELAY, "E-RECIPIENT", "recipient is not a Korean mobile n
 E_ENCODING = register(RELAY, "E-ENCODING", "a character outside CP949", _M)
 E_SIZE = register(RELAY, "E-SIZE", "text, subject or message size over the limit", _M)
 E_SENDER = register(RELAY, "E-SENDER", "unregistered or malformed sender number", _M)
-E_IMAGE = register(RELAY, "E-IMAGE", "MMS image format, size, pixels or count", _M)
+# Per message (unknown file id, more than 3) and per upload (format, size, pixels).
+E_IMAGE = register(
+    RELAY, "E-IMAGE", "MMS image format, size, pixels or count", ("message", "request"), 400
+)
 E_SPAM = register(RELAY, "E-SPAM", "blocked by the relay's spam filter", _RECEIPT, None, ("relay",))
 E_NO_NUMBER = register(
     RELAY, "E-NO-NUMBER", "number not in service (결번)", _RECEIPT, None, ("carrier",)
@@ -175,7 +178,13 @@ K_OLD_CLIENT = register(
 K_NOT_SEND_TIME = register(
     KAKAO, "3022", "NoSendAvailableTime: FriendTalk/brand message outside 08:00-20:50", _M
 )
-K_INVALID_IMAGE = register(KAKAO, "3024", "MessageInvalidImage", _M)
+K_INVALID_IMAGE = register(KAKAO, "3024", "MessageInvalidImage", ("message", "request"), 400)
+K_AD_FLAG = register(
+    KAKAO, "E-AD-FLAG", "FriendTalk/brand message without the advertising flag (adFlag Y)", _M
+)
+K_BRAND_DAILY = register(
+    KAKAO, "E-DAILY-LIMIT", "brand message: at most one per recipient per day (KST)", _M
+)
 K_VARIABLE_TOO_LONG = register(KAKAO, "3025", "ExceedMaxVariableLength", _M)
 K_BUTTON_MISMATCH = register(KAKAO, "3027", "NoMatchedTemplateButton", _M)
 K_SYSTEM = register(KAKAO, "9999", "system error (temporary)", ("message", "request"), 500)

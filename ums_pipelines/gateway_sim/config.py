@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = ["Endpoint", "ResetAccepts", "SendFaults", "SimConfig"]
 
 # The HTTP send endpoints: SMS relay batch, AlimTalk batch, FCM v1 push.
-Endpoint = Literal["sms", "alimtalk", "push"]
+Endpoint = Literal["sms", "alimtalk", "push", "rcs"]
 # Whether a request whose connection is reset was recorded first: never, always, or
 # one half of them (a seeded draw per request).
 ResetAccepts = Literal["never", "always", "half"]
@@ -76,6 +76,9 @@ class SimConfig(BaseModel):
     )
     kakao_non_user_rate: float = Field(
         default=0.15, ge=0.0, le=1.0, description="Share of phone numbers without KakaoTalk."
+    )
+    rcs_incapable_rate: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="Share of phone numbers without an RCS handset."
     )
     receipt_delay_ms: int | tuple[int, int] = Field(
         default=100,

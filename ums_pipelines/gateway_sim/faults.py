@@ -17,7 +17,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from starlette.requests import Request
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
@@ -40,7 +40,7 @@ class FaultInjector:
         self._started = clock()
         # One counter per endpoint: a retry is a new request and gets a fresh draw,
         # while a re-run of the same traffic repeats the same pattern.
-        self._numbers = {e: itertools.count() for e in ("sms", "alimtalk", "push")}
+        self._numbers = {e: itertools.count() for e in get_args(Endpoint)}
 
     def draw(self, endpoint: Endpoint) -> Fault:
         faults = self.config.send_faults(endpoint)

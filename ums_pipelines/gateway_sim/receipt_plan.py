@@ -21,6 +21,11 @@ STAGES: dict[str, tuple[str, ...]] = {
     "alimtalk": ("relay", "handset"),
     "push": ("relay", "handset"),
     "email": ("relay", "handset"),
+    "dm": ("relay", "handset"),
+    # RCS Biz Center hands the message to the carrier's RCS server, then the handset.
+    "rcs": ("relay", "carrier", "handset"),
+    "friendtalk": ("relay", "handset"),
+    "brand": ("relay", "handset"),
 }
 # What a stage before the final one reports.
 IN_FLIGHT = "sent"

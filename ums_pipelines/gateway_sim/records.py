@@ -17,16 +17,21 @@ __all__ = [
     "StoredMessage",
 ]
 
-Channel = Literal["sms", "alimtalk", "push", "email", "dm"]
-CHANNELS: tuple[Channel, ...] = ("sms", "alimtalk", "push", "email", "dm")
+Channel = Literal["sms", "alimtalk", "push", "email", "dm", "rcs", "friendtalk", "brand"]
+CHANNELS: tuple[Channel, ...] = (
+    "sms", "alimtalk", "push", "email", "dm", "rcs", "friendtalk", "brand",
+)  # fmt: skip
 # The ledger's CHECK constraints are built from these two: a new provider adds its
 # channel and types here and nowhere else.
 TYPES_BY_CHANNEL: dict[str, tuple[str, ...]] = {
-    "sms": ("SMS", "LMS", "INTL_SMS"),
+    "sms": ("SMS", "LMS", "MMS", "INTL_SMS"),
     "alimtalk": ("ALIMTALK",),
     "push": ("PUSH", "FCM", "APNS"),
     "email": ("EMAIL",),
     "dm": ("DM",),
+    "rcs": ("RCS_SMS", "RCS_LMS", "RCS_MMS", "RCS_TEMPLATE"),
+    "friendtalk": ("FRIENDTALK_TEXT", "FRIENDTALK_IMAGE", "FRIENDTALK_WIDE"),
+    "brand": ("BRAND",),
 }
 
 

@@ -6,6 +6,7 @@ validates, decides each message's fate and records it, within the rate limit.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from ums_pipelines.gateway_sim import codes, rules
 from ums_pipelines.gateway_sim.config import Endpoint, SimConfig
 from ums_pipelines.gateway_sim.feed import RateLimit, RateLimited
 from ums_pipelines.gateway_sim.ledger import Ledger
+from ums_pipelines.gateway_sim.mms import check_mms
 from ums_pipelines.gateway_sim.records import AcceptResult, Channel, NewMessage
 from ums_pipelines.gateway_sim.wire import (
     AlimTalkBatch,
@@ -31,7 +33,7 @@ from ums_pipelines.gateway_sim.wire import (
     relay_error,
 )
 
-__all__ = ["FCM_MAX_BODY_BYTES", "IDEMPOTENCY_HEADER", "Sends"]
+__all__ = ["FCM_MAX_BODY_BYTES", "IDEMPOTENCY_HEADER", "Sends", "raw_messages"]
 
 FCM_MAX_BODY_BYTES = 4096
 # Real FCM has no idempotency key; the simulator takes one in this header so that a
@@ -57,8 +59,11 @@ class Sends:
         if len(batch.messages) > self.config.max_batch:
             return _too_many(self.config.max_batch)
         decisions: list[_Decision] = []
-        for m in batch.messages:
+        raw = await raw_messages(request)
+        for i, m in enumerate(batch.messages):
             rejection = rules.check_sms(self.config, m.type, m.sender, m.to, m.subject, m.text)
+            if rejection is None and m.type == "MMS":
+                rejection = check_mms(self.ledger, m.file_ids)
             if rejection is not None:
                 decisions.append((m.client_key, rejection))
                 log.debug("sms rejected %s for %s", rejection.code, rules.mask_phone(m.to))
@@ -72,6 +77,7 @@ class Sends:
                 subject=m.subject or None,
                 body=m.text,
                 outcome=rules.handset_outcome(self.config, m.client_key),
+                wire=json.dumps(raw[i], ensure_ascii=False),
             )
             decisions.append((m.client_key, record))
         return await self._commit("sms", decisions)
@@ -84,7 +90,8 @@ class Sends:
             return _too_many(self.config.max_batch)
         sender_key = request.path_params["senderKey"]
         decisions: list[_Decision] = []
-        for m in batch.messages:
+        raw = await raw_messages(request)
+        for i, m in enumerate(batch.messages):
             rejection = rules.check_alimtalk(m.to, m.text, len(m.buttons or ()))
             if rejection is not None:
                 decisions.append((m.client_key, rejection))
@@ -100,6 +107,9 @@ class Sends:
                 subject=batch.template_code,
                 body=m.text,
                 outcome=rules.alimtalk_outcome(self.config, m.client_key, m.to),
+                wire=json.dumps(
+                    {"templateCode": batch.template_code, **raw[i]}, ensure_ascii=False
+                ),
             )
             decisions.append((m.client_key, record))
         return await self._commit("alimtalk", decisions)
@@ -221,6 +231,13 @@ class Sends:
         # Counts only: recipients and texts never reach the log.
         log.debug("%s batch: %d messages, %d to record", endpoint, len(decisions), len(records))
         return JSONResponse({"results": results})
+
+
+async def raw_messages(request: Request) -> list[dict[str, Any]]:
+    """A parsed batch's messages as the client sent them, unknown fields included: what
+    the ledger keeps as each message's wire format (the body is read once, cached)."""
+    messages: list[dict[str, Any]] = json.loads(await request.body())["messages"]
+    return messages
 
 
 async def _parse(request: Request, model: type[_Model]) -> _Model | Response:

@@ -53,11 +53,13 @@ class _Wire(BaseModel):
 
 class SmsMessage(_Wire):
     client_key: str = Field(alias="clientKey", min_length=1, max_length=200)
-    type: Literal["SMS", "LMS"]
+    type: Literal["SMS", "LMS", "MMS"]
     sender: str = Field(alias="from")
     to: str
     subject: str | None = None
     text: str
+    # MMS: the uploaded images (POST /sms/v1/files), see gateway_sim.mms.
+    file_ids: list[str] | None = Field(default=None, alias="fileIds")
 
 
 class SmsBatch(_Wire):

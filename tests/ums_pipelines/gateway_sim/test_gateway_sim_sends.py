@@ -94,7 +94,7 @@ def without(field: str) -> dict[str, Any]:
         (b'{"messages": []}', "messages"),
         (b'{"messages": {}}', "messages"),
         (batch(VALID, without("clientKey")), "messages[1].clientKey"),
-        (batch(VALID | {"type": "MMS"}), "messages[0].type"),
+        (batch(VALID | {"type": "XMS"}), "messages[0].type"),
         (batch(VALID | {"clientKey": 5}), "messages[0].clientKey"),
         (batch(without("from")), "messages[0].from"),
     ],
