@@ -95,9 +95,7 @@ def key() -> str:
 @pytest.fixture
 def image(sim_bank: Any) -> Image:
     store = ContentStore(sim_bank.settings.content_dir)
-    return store.put_image(
-        jpeg(), link="https://bank.example/e/{{ name }}".replace("{{ name }}", "a")
-    )
+    return store.put_image(jpeg(), link="https://bank.example/event")
 
 
 def test_sms_lms_mms_match_the_relay_schema(
