@@ -30,7 +30,9 @@ __all__ = [
     "ProviderCode",
     "Where",
     "all_codes",
+    "failure_stage",
     "lookup",
+    "receipt_failures",
     "register",
 ]
 
@@ -85,6 +87,20 @@ def register(
 
 def lookup(provider: str, code: str) -> ProviderCode | None:
     return _REGISTRY.get((provider, code))
+
+
+def receipt_failures(provider: str) -> list[ProviderCode]:
+    """The failure codes a provider's receipts can carry, in a stable order."""
+    return [c for c in all_codes() if c.provider == provider and "receipt" in c.where]
+
+
+def failure_stage(code: str | None) -> str | None:
+    """The stage a failure receipt with this code is reported at (a code means the same
+    stage for every provider that registers it), or None for a code no receipt has."""
+    for entry in _REGISTRY.values():
+        if entry.code == code and entry.stages:
+            return entry.stages[0]
+    return None
 
 
 def all_codes() -> list[ProviderCode]:

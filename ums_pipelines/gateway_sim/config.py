@@ -108,6 +108,12 @@ class SimConfig(BaseModel):
     receipt_stages: bool = Field(
         default=False, description="Also report relay (and carrier) stages before handset."
     )
+    stage_failures: bool = Field(
+        default=False,
+        description="SMS failures fall at the relay (spam filter), the carrier (number not"
+        " in service, carrier spam filter) or the handset (unreachable, expired), each with"
+        " its registered code; off, every failure is the handset's E-HANDSET.",
+    )
     registered_senders: list[str] | None = Field(
         default=None, description="Allowed SMS caller numbers; None accepts any 8-11 digits."
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ums_pipelines.gateway_sim.codes import failure_stage
 from ums_pipelines.gateway_sim.config import SimConfig
 from ums_pipelines.gateway_sim.records import NewMessage
 from ums_pipelines.gateway_sim.rules import fraction
@@ -67,6 +68,10 @@ def plan_receipts(config: SimConfig, record: NewMessage, accepted_at: int) -> Re
     key, seed = record.client_key, config.seed
     delay = receipt_delay(config, key)
     stages = STAGES[record.channel] if config.receipt_stages else ("handset",)
+    stage = failure_stage(record.code) if record.outcome == "failed" else None
+    if stage in stages[:-1]:
+        # Refused by the carrier, say: no later stage ever reports on it.
+        stages = stages[: stages.index(stage) + 1]
     count = len(stages)
     times = [accepted_at + delay * (i + 1) // count for i in range(count)]
     planned = [

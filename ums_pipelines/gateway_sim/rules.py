@@ -31,6 +31,7 @@ __all__ = [
     "is_kakao_user",
     "mask_phone",
     "message_id",
+    "relay_outcome",
 ]
 
 SMS_MAX_BYTES = 90
@@ -176,6 +177,17 @@ def handset_outcome(config: SimConfig, client_key: str) -> Outcome:
     if fraction(config.seed, "handset", client_key) < config.failure_rate:
         return Outcome(delivered=False, code=codes.E_HANDSET, reason="handset unreachable")
     return _DELIVERED
+
+
+def relay_outcome(config: SimConfig, client_key: str) -> Outcome:
+    """An SMS/LMS/MMS's fate: ``handset_outcome``, with the failure spread over the
+    relay's receipt codes (and so its stages) when ``stage_failures`` is on."""
+    outcome = handset_outcome(config, client_key)
+    if outcome.delivered or not config.stage_failures:
+        return outcome
+    choices = codes.receipt_failures(codes.RELAY)
+    pick = choices[int(fraction(config.seed, "failure-code", client_key) * len(choices))]
+    return Outcome(delivered=False, code=pick.code, reason=pick.meaning)
 
 
 def is_kakao_user(config: SimConfig, recipient: str) -> bool:

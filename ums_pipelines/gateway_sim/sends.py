@@ -76,7 +76,7 @@ class Sends:
                 recipient=m.to,
                 subject=m.subject or None,
                 body=m.text,
-                outcome=rules.handset_outcome(self.config, m.client_key),
+                outcome=rules.relay_outcome(self.config, m.client_key),
                 wire=json.dumps(raw[i], ensure_ascii=False),
             )
             decisions.append((m.client_key, record))

@@ -219,3 +219,84 @@ def test_request_faults_answer_with_registered_codes() -> None:
     seen = _codes_in(relay.json()) | _codes_in(fcm.json())
     assert seen == {"E-UNAVAILABLE", "UNAVAILABLE"}
     assert seen <= REGISTERED
+
+
+# -- receipt failures at each stage --------------------------------------------------------
+
+
+def _all_receipts(sim: GatewaySimulator, channel: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    cursor = 0
+    with httpx.Client(base_url=sim.base_url, timeout=10) as http:
+        while True:
+            page = http.get("/receipts/v1", params={"channel": channel, "after": cursor}).json()
+            if not page["receipts"]:
+                return found
+            found += page["receipts"]
+            cursor = page["next"]
+
+
+def test_stage_failures_end_at_the_stage_their_code_belongs_to() -> None:
+    config = SimConfig(
+        latency_ms=(0, 0),
+        receipt_delay_ms=0,
+        failure_rate=1.0,
+        receipt_stages=True,
+        stage_failures=True,
+    )
+    keys = [f"st{i:03d}" for i in range(80)]
+    messages = [
+        {"clientKey": k, "type": "SMS", "from": "15880000", "to": "01012345678", "text": "안내"}
+        for k in keys
+    ]
+    with GatewaySimulator(config) as sim:
+        answer = httpx.post(
+            f"{sim.base_url}/sms/v1/messages/batch", json={"messages": messages}, headers=AUTH
+        )
+        assert answer.status_code == 200
+        receipts = _all_receipts(sim, "sms")
+    by_key: dict[str, list[tuple[str, str, str | None]]] = {}
+    for r in receipts:
+        by_key.setdefault(r["clientKey"], []).append((r["stage"], r["status"], r["code"]))
+    assert sorted(by_key) == keys
+    order = ["relay", "carrier", "handset"]
+    seen_codes = set()
+    for events in by_key.values():
+        *before, (stage, status, code) = events
+        assert status == "failed" and code is not None
+        assert codes.failure_stage(code) == stage  # each code at its own stage ...
+        assert [s for s, _, _ in before] == order[: order.index(stage)]  # ... and the last
+        assert all(st == "sent" and c is None for _, st, c in before)
+        seen_codes.add(code)
+    assert seen_codes == {c.code for c in codes.receipt_failures(codes.RELAY)}
+    assert {codes.failure_stage(c) for c in seen_codes} == set(order)
+
+
+def test_without_stage_failures_every_failure_is_the_handsets() -> None:
+    config = SimConfig(latency_ms=(0, 0), receipt_delay_ms=0, failure_rate=1.0)
+    messages = [
+        {"clientKey": f"h{i}", "type": "SMS", "from": "15880000", "to": "01012345678", "text": "안"}
+        for i in range(20)
+    ]
+    with GatewaySimulator(config) as sim:
+        httpx.post(
+            f"{sim.base_url}/sms/v1/messages/batch", json={"messages": messages}, headers=AUTH
+        )
+        receipts = _all_receipts(sim, "sms")
+    assert {(r["stage"], r["code"]) for r in receipts} == {("handset", "E-HANDSET")}
+
+
+@pytest.mark.parametrize(
+    ("code", "stage"),
+    [
+        ("E-SPAM", "relay"),
+        ("E-NO-NUMBER", "carrier"),
+        ("E-HANDSET", "handset"),
+        ("60101", "carrier"),
+        ("3018", "handset"),
+        ("E-SIZE", None),
+        (None, None),
+    ],
+)
+def test_failure_stage(code: str | None, stage: str | None) -> None:
+    assert codes.failure_stage(code) == stage
