@@ -10,6 +10,7 @@ import json
 import random
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,12 @@ from ums_pipelines.channels.content import ContentStore
 from ums_pipelines.channels.payload import Button, Image, Payload, RcsOptions
 from ums_pipelines.channels.providers import build_adapters, make_client
 from ums_pipelines.dispatch.claims import Claimed
+from ums_pipelines.dispatch.outbox import claim, enqueue_job
 from ums_pipelines.dispatch.record import SendOutcome
 from ums_pipelines.gateway_sim import GatewaySimulator, codes
+from ums_pipelines.jobs import ChannelVariant
+from ums_pipelines.lanes import Purpose
+from ums_pipelines.targets import extract_targets
 
 SCHEMAS = Path(__file__).parent / "schemas"
 AUTH = {"Authorization": "Bearer test-token"}
@@ -340,3 +345,57 @@ def test_malformed_bodies_are_refused_in_the_provider_shape(
         assert codes.lookup(codes.RCS, code) is not None
     else:
         assert answer["error"]["field"].startswith("messages[0].")
+
+
+def test_composed_rows_go_out_in_the_wire_format(
+    sim_bank: Any, gateway: GatewaySimulator, image: Image
+) -> None:
+    """Template -> outbox -> claim -> adapter -> simulator: what compose writes for each
+    new type is what the providers take, in their schema."""
+    link = Button(
+        type="WL", name="{{ name }}님 혜택", url_mobile="https://m.bank.example/{{ customer_id }}"
+    )
+    rcs_link = Button(type="openUrl", name="혜택 보기", url_mobile="https://m.bank.example/r")
+    variants = [
+        ChannelVariant("sms", AD, "{{ name }}님 이벤트", payload=Payload(images=[image])),
+        ChannelVariant(
+            "rcs", AD, "이벤트", payload=Payload(rcs=RcsOptions(rcs_type="LMS"), buttons=[rcs_link])
+        ),
+        ChannelVariant(
+            "friendtalk", AD, payload=Payload(kakao_type="WIDE", images=[image], buttons=[link])
+        ),
+        ChannelVariant("brand", AD, payload=Payload(kakao_type="TEXT", buttons=[link])),
+    ]
+    channels = ("sms", "rcs", "friendtalk", "brand")
+    suffix = uuid.uuid4().hex[:6]
+    for i, channel in enumerate(channels):
+        sim_bank.add_customer(
+            f"W{suffix}{i}", preferred=channel, phone=mobile(), consents=channels, purpose="ad"
+        )
+    job_id = sim_bank.register(
+        f"wire-{suffix}",
+        template_code=f"wire-{suffix}",
+        variants=variants,
+        routes={c: [c] for c in channels},
+        purpose=Purpose.ADVERTISING,
+        variables=("name", "customer_id"),
+    )
+    extract_targets(sim_bank.store, sim_bank.settings, job_id)
+    enqueue_job(sim_bank.store, sim_bank.settings, job_id)
+    with sim_bank.store.session() as session:
+        rows = {c: claim(session, c, "me", 10, timedelta(seconds=30), job_id) for c in channels}
+    for channel, claimed in rows.items():
+        mine = [r for r in claimed if r.idempotency_key.startswith(job_id)]
+        assert len(mine) >= 1, (channel, [m.error_reason for m in sim_bank.messages(job_id)])
+        outcomes = send(sim_bank, channel, mine)
+        assert all(o.status == "accepted" for o in outcomes), [o.reason for o in outcomes]
+        name = {"sms": "sms_relay"}.get(channel, channel)
+        for r in mine:
+            jsonschema.validate(recorded(gateway, r.idempotency_key), schema(name))
+    types = {m.channel: m.message_type for m in sim_bank.messages(job_id)}
+    assert types == {
+        "sms": "MMS",
+        "rcs": "RCS_LMS",
+        "friendtalk": "FRIENDTALK_WIDE",
+        "brand": "BRAND",
+    }
