@@ -194,3 +194,30 @@ def _jpeg() -> bytes:
     out = io.BytesIO()
     PilImage.new("RGB", (64, 48), (10, 20, 30)).save(out, "JPEG")
     return out.getvalue()
+
+
+def test_receipts_come_in_stages_relay_carrier_handset(content: ContentStore) -> None:
+    config = SimConfig(
+        latency_ms=(0, 0), receipt_delay_ms=0, failure_rate=0.0, rcs_incapable_rate=0.0,
+        receipt_stages=True,
+    )  # fmt: skip
+    with GatewaySimulator(config) as staged:
+        row = claimed(key(), "RCS_SMS", "안내")
+        (outcome,) = send(staged, content, [row])
+        assert outcome.status == "accepted"
+        receipts: list[dict[str, Any]] = []
+        for _ in range(50):
+            page = httpx.get(
+                f"{staged.base_url}/receipts/v1",
+                params={"channel": "rcs"},
+                headers={"Authorization": "Bearer t"},
+            ).json()["receipts"]
+            receipts = [r for r in page if r["clientKey"] == row.idempotency_key]
+            if len(receipts) == 3:
+                break
+            asyncio.run(asyncio.sleep(0.05))
+    assert [(r["stage"], r["status"]) for r in receipts] == [
+        ("relay", "sent"),
+        ("carrier", "sent"),
+        ("handset", "delivered"),
+    ]
