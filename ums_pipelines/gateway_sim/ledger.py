@@ -71,6 +71,28 @@ _COLUMNS = (
 _NO_BOUND = 2**62
 
 
+def _widen_checks(conn: sqlite3.Connection) -> None:
+    """A ledger file written before a channel or type was added has CHECK constraints that
+    refuse it (every such send would answer 500): the table is rebuilt with today's."""
+    (sql,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'"
+    ).fetchone()
+    if all(f"'{v}'" in sql for v in (*CHANNELS, *_TYPES)):
+        return
+    old = [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
+    names = ", ".join(old)  # the table's own column names
+    conn.executescript(
+        "BEGIN IMMEDIATE;"  # noqa: S608
+        " DROP INDEX IF EXISTS ix_messages_channel;"
+        " DROP INDEX IF EXISTS ix_messages_accepted;"
+        " ALTER TABLE messages RENAME TO messages_before;"
+        f" {_SCHEMA}"
+        f" INSERT INTO messages ({names}) SELECT {names} FROM messages_before;"
+        " DROP TABLE messages_before;"
+        " COMMIT;"
+    )
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -95,6 +117,7 @@ class Ledger:
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(_SCHEMA + feed.EVENTS_SCHEMA)
+        _widen_checks(self._conn)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(messages)")}
         if "wire" not in columns:  # a ledger file written before wire formats were kept
             self._conn.execute("ALTER TABLE messages ADD COLUMN wire TEXT")
