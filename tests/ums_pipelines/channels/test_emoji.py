@@ -97,3 +97,20 @@ def test_check_message_reports_unusable_characters() -> None:
 def test_unknown_channel() -> None:
     with pytest.raises(ValueError, match="channel"):
         breaking_characters("fax", "x")
+
+
+def test_the_plain_text_fast_path_only_skips_what_every_channel_carries() -> None:
+    """breaking_characters skips texts of these characters without a scan: each one must
+    pass the full per-character check on every channel."""
+    from ums_pipelines.channels import emoji as module
+
+    plain = [chr(c) for c in [9, 10, 13, *range(0x20, 0x7F), *range(0x3131, 0x318F)]]
+    plain += [chr(c) for c in range(0xAC00, 0xD7A4)]
+    assert module._PLAIN.fullmatch("".join(plain))
+    for channel in (*module.CP949_CHANNELS, *module.UNICODE_CHANNELS):
+        assert [
+            c for c in plain if module._check(channel, 0, c, module.DEFAULT_EMOJI_MAX_VERSION)
+        ] == [], channel
+    # Anything else goes through the scan.
+    assert not module._PLAIN.fullmatch("안녕 😀")
+    assert breaking_characters("sms", "안녕 😀")
