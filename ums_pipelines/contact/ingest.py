@@ -47,6 +47,7 @@ class MoResult:
     care: int = 0
     unmatched: int = 0
     opt_outs_recorded: int = 0
+    malformed: int = 0
 
 
 def ingest_page(
@@ -167,7 +168,14 @@ async def poll_mo(
             items = body.get("messages", [])
             if not items:
                 break
-            page = [parse(channel, item) for item in items]
+            page = []
+            for item in items:
+                try:
+                    page.append(parse(channel, item))
+                except (KeyError, TypeError, AttributeError):
+                    # Skipped, not retried: one bad item must not hold the feed back forever.
+                    result.malformed += 1
+                    log.warning("MO feed %s: an item without its required fields skipped", channel)
             with store.session() as session:
                 ingest_page(session, settings, rules, page, result)
                 cursor = int(body["nextCursor"])
@@ -175,12 +183,13 @@ async def poll_mo(
             if len(items) < PAGE:
                 break
     log.info(
-        "MO poll: %d fetched, %d stored (%d opt-out, %d care, %d unmatched)",
+        "MO poll: %d fetched, %d stored (%d opt-out, %d care, %d unmatched, %d malformed)",
         result.fetched,
         result.stored,
         result.opt_out,
         result.care,
         result.unmatched,
+        result.malformed,
     )
     return result
 

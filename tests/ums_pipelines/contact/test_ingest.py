@@ -224,3 +224,41 @@ def test_a_reply_outside_the_window_matches_no_message(
     # Still this customer's number, but no answered message: every purpose.
     assert (mo.customer_id, mo.message_id, mo.route) == (a, None, "opt_out")
     assert opt.purpose is None
+
+
+def test_a_malformed_feed_item_is_skipped_and_the_cursor_moves_on(bank: Any) -> None:
+    bank.add_customer("C1", phone="01055556666")
+    pages = {
+        0: {
+            "messages": [
+                {"seq": 1, "from": "01055556666"},  # no moKey, no callback
+                {
+                    "seq": 2,
+                    "moKey": "MOgood",
+                    "from": "01055556666",
+                    "callback": SENDER,
+                    "text": "문의드립니다",
+                    "receivedAt": "2026-11-25T10:00:00.000+09:00",
+                },
+            ],
+            "nextCursor": 2,
+        },
+        2: {"messages": [], "nextCursor": 2},
+    }
+
+    def feed(request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/sms/v1/mo":
+            return httpx.Response(200, json={"messages": [], "nextCursor": 0})
+        return httpx.Response(200, json=pages[int(request.url.params["cursor"])])
+
+    async def go() -> MoResult:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(feed)) as client:
+            return await poll_mo(bank.store, bank.settings, client)
+
+    result = asyncio.run(go())
+    assert (result.malformed, result.stored, result.care) == (1, 1, 1)
+    with bank.store.session() as session:
+        mark = session.get(Watermark, "mo:sms")
+        [mo] = session.scalars(select(MoMessage)).all()
+    assert mark is not None and mark.value == "2"
+    assert (mo.provider_mo_id, mo.customer_id, mo.route) == ("MOgood", "C1", "care")
