@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -14,6 +14,7 @@ Endpoint = Literal["sms", "alimtalk", "push", "rcs"]
 # one half of them (a seeded draw per request).
 ResetAccepts = Literal["never", "always", "half"]
 _Share = Field(default=0.0, ge=0.0, le=1.0)
+_Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
 class SendFaults(BaseModel):
@@ -79,6 +80,12 @@ class SimConfig(BaseModel):
     )
     rcs_incapable_rate: float = Field(
         default=0.2, ge=0.0, le=1.0, description="Share of phone numbers without an RCS handset."
+    )
+    kakao_ad_hours: tuple[_Clock, _Clock] | None = Field(
+        default=None,
+        description="KST (from, until) when Kakao takes FriendTalk and brand messages, e.g."
+        " ('08:00', '20:50'); others are refused 3022. None (the default): any time, so"
+        " runs are the same at every hour.",
     )
     receipt_delay_ms: int | tuple[int, int] = Field(
         default=100,

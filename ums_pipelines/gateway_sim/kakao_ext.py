@@ -43,6 +43,7 @@ __all__ = [
     "KakaoImage",
     "TypedBatch",
     "TypedMessage",
+    "outside_hours",
 ]
 
 KAKAO_IMAGE_MAX_BYTES = 500 * 1024
@@ -143,12 +144,14 @@ class KakaoExt:
         if len(batch.messages) > self.config.max_batch:
             return _too_many(self.config.max_batch)
         sender_key = request.path_params["senderKey"]
-        day = datetime.fromtimestamp(now_ms() / 1000, UTC).astimezone(_KST).strftime("%Y%m%d")
+        now = datetime.fromtimestamp(now_ms() / 1000, UTC).astimezone(_KST)
+        day = now.strftime("%Y%m%d")
+        closed = outside_hours(self.config.kakao_ad_hours, now.strftime("%H:%M"))
         daily = _daily(self.ledger)
         decisions: list[_Decision] = []
         raw = await raw_messages(request)
         for i, m in enumerate(batch.messages):
-            rejection = self._check(m, kinds)
+            rejection = closed or self._check(m, kinds)
             if rejection is None and channel == "brand":
                 with daily.lock:
                     first = daily.sent.setdefault((m.to, day), m.client_key)
@@ -215,6 +218,18 @@ class KakaoExt:
         elif m.image is not None:
             return rules.Rejection(codes.K_INVALID_IMAGE, f"{m.message_type} takes no image")
         return None
+
+
+def outside_hours(hours: tuple[str, str] | None, clock: str) -> rules.Rejection | None:
+    """Kakao takes advertising only in its hours (KST "HH:MM" strings compare as times)."""
+    if hours is None:
+        return None
+    start, end = hours
+    if start <= clock < end:
+        return None
+    return rules.Rejection(
+        codes.K_NOT_SEND_TIME, f"FriendTalk and brand messages go {start}-{end} KST only"
+    )
 
 
 def _image_url(file_id: str) -> str:

@@ -21,6 +21,7 @@ from ums_pipelines.channels.payload import Button, Image, Payload
 from ums_pipelines.dispatch.claims import Claimed
 from ums_pipelines.dispatch.record import SendOutcome
 from ums_pipelines.gateway_sim import GatewaySimulator, SimConfig, codes, rules
+from ums_pipelines.gateway_sim.kakao_ext import outside_hours
 
 CONFIG = SimConfig(latency_ms=(0, 0), receipt_delay_ms=0, failure_rate=0.0, kakao_non_user_rate=0.4)
 AUTH = {"Authorization": "Bearer t"}
@@ -182,3 +183,22 @@ def test_image_link_travels_with_the_image(sim: GatewaySimulator, content: Conte
     wire = httpx.get(f"{sim.base_url}/ledger/v1/wire/{r.idempotency_key}").json()
     assert wire["image"]["imageLink"] == "https://bank.example/event"
     assert wire["adFlag"] == "Y" and wire["messageType"] == "IMAGE"
+
+
+@pytest.mark.parametrize(
+    ("clock", "open_"),
+    [("07:59", False), ("08:00", True), ("20:49", True), ("20:50", False), ("23:00", False)],
+)
+def test_kakao_advertising_hours_boundaries(clock: str, open_: bool) -> None:
+    assert (outside_hours(("08:00", "20:50"), clock) is None) is open_
+    assert outside_hours(None, clock) is None
+
+
+def test_outside_its_hours_kakao_refuses_with_3022(content: ContentStore) -> None:
+    # An empty window: closed whatever the time of the run.
+    config = SimConfig(latency_ms=(0, 0), kakao_ad_hours=("00:00", "00:00"))
+    with GatewaySimulator(config) as closed:
+        (outcome,) = send(closed, content, [row(key(), "FRIENDTALK_TEXT")])
+    assert (outcome.status, outcome.code) == ("rejected", codes.K_NOT_SEND_TIME)
+    # The next leg would break the same night rule: no fall back.
+    assert outcome.fall_back is False
