@@ -27,6 +27,7 @@ __all__ = [
     "CLAIM_COLUMNS",
     "MESSAGES",
     "Claimed",
+    "any_claimable",
     "claim_rows",
     "claim_where",
     "expire_overdue",
@@ -131,6 +132,15 @@ def claim_where(
     # RETURNING order is unspecified: senders get the highest lane first.
     rows.sort(key=lambda c: (c.priority, c.id))
     return rows
+
+
+def any_claimable(session: Session, channel: str, now: datetime, job_id: str | None = None) -> bool:
+    """Whether ``claim_rows`` would find a row: asked in a read snapshot first, so an idle
+    sender does not queue for SQLite's write lock just to find nothing."""
+    conditions = _queued(channel, now)
+    if job_id is not None:
+        conditions.append(T.job_id == job_id)
+    return session.scalar(select(T.id).where(and_(*conditions)).limit(1)) is not None  # type: ignore[arg-type]
 
 
 def claim_rows(

@@ -27,7 +27,7 @@ from ums_pipelines.channels.providers import ProviderAdapter, build_adapters, ma
 from ums_pipelines.dispatch import housekeeping as hk
 from ums_pipelines.dispatch.breaker import CircuitBreaker
 from ums_pipelines.dispatch.bulk import ChunkWork, claim_chunk, materialize_chunk, plan_chunks
-from ums_pipelines.dispatch.claims import Claimed, claim_rows, reap_expired
+from ums_pipelines.dispatch.claims import Claimed, any_claimable, claim_rows, reap_expired
 from ums_pipelines.dispatch.compose import PROVIDERS
 from ums_pipelines.dispatch.control import settle
 from ums_pipelines.dispatch.ratelimit import SharedRateLimiter
@@ -157,6 +157,9 @@ class Dispatcher:
                 progress(channel, len(batch))
 
     def _sweep(self, channel: str, limit: int, job_id: str) -> list[Claimed]:
+        with self.store.reading() as session:
+            if not any_claimable(session, channel, utcnow(), job_id):
+                return []
         with self.store.session() as session:
             return claim_rows(
                 session, channel, self.owner, limit, self.lease, utcnow(), job_id=job_id
