@@ -14,6 +14,7 @@ from ums_pipelines.cli.demo import demo
 from ums_pipelines.cli.dispatch import dispatch, job_app
 from ums_pipelines.cli.message import message_app
 from ums_pipelines.cli.mo import mo_app
+from ums_pipelines.cli.optout import optout_app
 
 __all__ = ["app", "main"]
 
@@ -32,6 +33,7 @@ app.command(name="bench")(bench)
 app.command(name="dispatch")(dispatch)
 app.add_typer(job_app, name="job")
 app.add_typer(mo_app, name="mo")
+app.add_typer(optout_app, name="optout")
 app.add_typer(message_app, name="message")
 console = Console()
 
