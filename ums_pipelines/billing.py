@@ -31,6 +31,7 @@ __all__ = [
     "BillLine",
     "bill",
     "price_accepted",
+    "price_of",
     "price_table",
 ]
 
@@ -90,6 +91,21 @@ def price_table(settings: Settings) -> PriceTable:
 def _cached_table(path: str | None, mtime: float) -> tuple[tuple[str, str, Decimal], ...]:
     table = price_table(Settings(prices_file=Path(path) if path else None))
     return tuple((p, k, v) for p, prices in table.items() for k, v in prices.items())
+
+
+def price_of(settings: Settings, provider: str, message_type: str) -> Decimal | None:
+    """The price in force for one message: the provider's own, else the default."""
+    path = settings.prices_file
+    mtime = path.stat().st_mtime if path is not None and path.exists() else 0.0
+    found: Decimal | None = None
+    for p, k, v in _cached_table(str(path) if path else None, mtime):
+        if k != message_type:
+            continue
+        if p == provider:
+            return v
+        if p == ANY_PROVIDER:
+            found = v
+    return found
 
 
 def price_accepted(session: Session, settings: Settings, ids: Sequence[int]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ums_pipelines.billing import DEFAULT_PRICES_KRW, bill, price_table
+from ums_pipelines.billing import DEFAULT_PRICES_KRW, bill, price_of, price_table
 from ums_pipelines.dispatch.claims import claim_rows
 from ums_pipelines.dispatch.record import SendOutcome, record_results
 from ums_pipelines.settings import Settings
@@ -78,22 +78,24 @@ def add(bank: Any, job_id: str, rows: list[tuple[str, str, str]]) -> None:
             )
 
 
-def test_accepted_messages_store_their_price_and_bills_use_it(bank: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("priced_by", ["record", "sender"])
+def test_accepted_messages_store_their_price_and_bills_use_it(
+    bank: Any, tmp_path: Path, priced_by: str
+) -> None:
+    """Priced by record_results' own UPDATE, or handed in by the sender (the dispatcher's
+    hot path: the price goes in with the acceptance, one UPDATE per row)."""
     path = tmp_path / "prices.json"
     path.write_text(json.dumps({"sim-sms": {"SMS": 8.8}}))
     settings = bank.settings.model_copy(update={"prices_file": path})
     job_id = bank.register()
-    add(
-        bank,
-        job_id,
-        [
-            ("sms", "SMS", "sim-sms"),
-            ("sms", "SMS", "other-relay"),
-            ("sms", "LMS", "sim-sms"),
-            ("push", "APNS", "sim-apns"),
-            ("sms", "SMS", "sim-sms"),  # rejected: never priced
-        ],
-    )
+    rows = [
+        ("sms", "SMS", "sim-sms"),
+        ("sms", "SMS", "other-relay"),
+        ("sms", "LMS", "sim-sms"),
+        ("push", "APNS", "sim-apns"),
+        ("sms", "SMS", "sim-sms"),  # rejected: never priced
+    ]
+    add(bank, job_id, rows)
     now = datetime.now(UTC)
     with bank.store.session() as session:
         claimed = claim_rows(session, "sms", "me", 10, timedelta(seconds=30), now)
@@ -101,7 +103,14 @@ def test_accepted_messages_store_their_price_and_bills_use_it(bank: Any, tmp_pat
         by_key = {c.idempotency_key: c.id for c in claimed}
         outcomes = [SendOutcome(by_key[f"{job_id}.{i}"], "accepted") for i in range(4)]
         outcomes.append(SendOutcome(by_key[f"{job_id}.4"], "rejected", code="E-SIZE"))
-        record_results(session, settings, "me", outcomes, now)
+        sent: dict[int, Decimal] | None = None
+        if priced_by == "sender":
+            sent = {}
+            for i, (_, kind, provider) in enumerate(rows):
+                price = price_of(settings, provider, kind)
+                assert price is not None
+                sent[by_key[f"{job_id}.{i}"]] = price
+        record_results(session, settings, "me", outcomes, now, prices=sent)
     with bank.store.session() as session:
         prices = dict(
             session.execute(

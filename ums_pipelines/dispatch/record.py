@@ -7,12 +7,13 @@ result recorded twice is recorded once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, insert, select, update
+from sqlalchemy import Numeric, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -96,7 +97,8 @@ def _events(
 _ACCEPTED_SQL = (
     "UPDATE messages SET state = CASE WHEN state = 'claimed' THEN 'accepted' ELSE state END, "
     "provider_message_id = ?, submitted_at = ?, lease_owner = NULL, lease_expires_at = NULL, "
-    "leg_deadline_at = ?, updated_at = ? WHERE id = ? AND lease_owner = ?"
+    "leg_deadline_at = ?, updated_at = ?, unit_price = COALESCE(unit_price, ?) "
+    "WHERE id = ? AND lease_owner = ?"
 )
 
 
@@ -106,13 +108,18 @@ def _accepted_sqlite(
     accepted: list[SendOutcome],
     now: datetime,
     leg_timeout: timedelta | None,
+    prices: Mapping[int, Decimal],
 ) -> int:
     """The accepted-rows update of ``record_results`` on the driver's executemany."""
     at = sqlite_param(now)
     deadline = sqlite_param(now + leg_timeout) if leg_timeout else None
+    cost = {i: float(p) for i, p in prices.items()}  # as SQLAlchemy's Numeric binds it
     result = session.connection().exec_driver_sql(
         _ACCEPTED_SQL,
-        [(o.provider_message_id, at, deadline, at, o.message_id, owner) for o in accepted],
+        [
+            (o.provider_message_id, at, deadline, at, cost.get(o.message_id), o.message_id, owner)
+            for o in accepted
+        ],
     )
     return int(result.rowcount)
 
@@ -136,13 +143,18 @@ def record_results(
     now: datetime,
     backoff: Backoff = DEFAULT_BACKOFF,
     leg_timeout: timedelta | None = None,
+    prices: Mapping[int, Decimal] | None = None,
 ) -> RecordStats:
+    """Apply one batch's outcomes. ``prices`` (message id -> price in force), when the
+    caller knows them, are written by the same UPDATE as the acceptance: a second UPDATE
+    rewrote every accepted row again."""
     stats = RecordStats()
+    prices = prices or {}
     outcomes = list(outcomes)
     accepted = [o for o in outcomes if o.status == "accepted"]
     others = [o for o in outcomes if o.status != "accepted"]
     if accepted and session.get_bind().dialect.name == "sqlite":
-        stats.accepted = _accepted_sqlite(session, owner, accepted, now, leg_timeout)
+        stats.accepted = _accepted_sqlite(session, owner, accepted, now, leg_timeout, prices)
         stats.lost_lease += len(accepted) - stats.accepted
     elif accepted:
         result = session.execute(
@@ -157,15 +169,24 @@ def record_results(
                 lease_expires_at=None,
                 leg_deadline_at=(now + leg_timeout) if leg_timeout else None,
                 updated_at=now,
+                unit_price=func.coalesce(T.unit_price, bindparam("price", type_=Numeric(12, 4))),
             ),
-            [{"mid": o.message_id, "pmid": o.provider_message_id} for o in accepted],
+            [
+                {
+                    "mid": o.message_id,
+                    "pmid": o.provider_message_id,
+                    "price": prices.get(o.message_id),
+                }
+                for o in accepted
+            ],
             execution_options={"synchronize_session": False},
         )
         stats.accepted = int(result.rowcount)  # type: ignore[attr-defined]
         stats.lost_lease += len(accepted) - stats.accepted
-    if accepted:
+    unpriced = [o.message_id for o in accepted if o.message_id not in prices]
+    if unpriced:
         # What the provider accepted is priced now, at the price in force (billing).
-        price_accepted(session, settings, [o.message_id for o in accepted])
+        price_accepted(session, settings, unpriced)
     if not others:
         return stats
     by_id = {o.message_id: o for o in others}

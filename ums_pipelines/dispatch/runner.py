@@ -19,10 +19,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 import httpx
 import polars as pl
 
+from ums_pipelines.billing import price_of
 from ums_pipelines.channels.providers import ProviderAdapter, build_adapters, make_client
 from ums_pipelines.dispatch import housekeeping as hk
 from ums_pipelines.dispatch.breaker import CircuitBreaker
@@ -178,7 +180,7 @@ class Dispatcher:
                 continue
             part, batch = batch[:granted], batch[granted:]
             outcomes = await adapter.send(part)
-            await asyncio.to_thread(self._record, provider, outcomes)
+            await asyncio.to_thread(self._record, provider, outcomes, part)
 
     def _grant(self, provider: str, n: int) -> tuple[int, float]:
         """Tokens of the job's own pace first, then of the provider's shared limit."""
@@ -190,7 +192,9 @@ class Dispatcher:
         grant = self.limiter.acquire(provider, n)
         return grant.granted, grant.wait_s
 
-    def _record(self, provider: str, outcomes: list[SendOutcome]) -> None:
+    def _record(
+        self, provider: str, outcomes: list[SendOutcome], sent: list[Claimed] | None = None
+    ) -> None:
         busy = [o.retry_after for o in outcomes if o.code in ("HTTP-429",)]
         if busy:
             self.limiter.penalize(provider, max((r or 0.0) for r in busy))
@@ -209,11 +213,23 @@ class Dispatcher:
                 outcomes,
                 utcnow(),
                 leg_timeout=self._leg_timeout,
+                prices=self._prices(provider, sent or []),
             )
         self._sent[provider] += stats.accepted
         self._stats.lost_lease += stats.lost_lease
         for code, n in stats.retry_codes.items():
             self._stats.retry_codes[code] = self._stats.retry_codes.get(code, 0) + n
+
+    def _prices(self, provider: str, sent: list[Claimed]) -> dict[int, Decimal]:
+        by_type: dict[str, Decimal | None] = {}
+        prices: dict[int, Decimal] = {}
+        for c in sent:
+            if c.message_type not in by_type:
+                by_type[c.message_type] = price_of(self.settings, provider, c.message_type)
+            price = by_type[c.message_type]
+            if price is not None:
+                prices[c.id] = price
+        return prices
 
     # -- orchestration ------------------------------------------------------------------
 
