@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import MakeImage
 
 from ums_pipelines.channels.checks import (
     CheckResult,
@@ -15,7 +15,10 @@ from ums_pipelines.channels.checks import (
     template_variables,
 )
 from ums_pipelines.channels.limits import KB, ChannelLimits
-from ums_pipelines.channels.payload import Button, Payload
+from ums_pipelines.channels.payload import Button, Image, Payload
+
+# The make_image fixture's type (channels/conftest.py); conftest modules are not importable.
+MakeImage = Callable[..., Image]
 
 WL = {"type": "WL", "name": "자세히 보기", "url_mobile": "https://bank.example/m"}
 TEMPLATE = "#{고객명}님, #{일자} #{금액}원이 입금되었습니다.\n잔액: #{잔액}원"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from conftest import MakeImage
 
 from ums_pipelines.channels.checks import CheckResult, check_message
 from ums_pipelines.channels.limits import MB
 from ums_pipelines.channels.payload import Button, Image, Payload, RcsOptions
+
+# The make_image fixture's type (channels/conftest.py); conftest modules are not importable.
+MakeImage = Callable[..., Image]
 
 OPTOUT = "\n무료수신거부 080-123-4567"
 

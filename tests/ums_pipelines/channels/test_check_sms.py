@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from conftest import MakeImage
 
 from ums_pipelines.channels.checks import CheckResult, check_message
 from ums_pipelines.channels.emoji import KOREAN_EMOTICONS
 from ums_pipelines.channels.limits import KB, ChannelLimits
-from ums_pipelines.channels.payload import Button, Payload
+from ums_pipelines.channels.payload import Button, Image, Payload
+
+# The make_image fixture's type (channels/conftest.py); conftest modules are not importable.
+MakeImage = Callable[..., Image]
 
 RELAY_B = ChannelLimits().merged({"sms": {"mms_max_width": 1500, "mms_max_height": 1440}})
 
