@@ -15,12 +15,25 @@ __all__ = [
     "message_priority",
 ]
 
-CHANNELS = ("sms", "alimtalk", "push", "email")
+# Every channel the senders serve and receipts are polled for (the same names as
+# ``channels.payload.CHANNELS``): the first four in their historical order, then the rest.
+CHANNELS = ("sms", "alimtalk", "push", "email", "rcs", "friendtalk", "brand", "dm")
 TERMINAL_STATES = frozenset({"delivered", "failed", "expired", "cancelled"})
 
 # Within a lane the channel orders too: an OTP by SMS outranks the same OTP by e-mail,
 # whose recipient reads it minutes later anyway.
-CHANNEL_RANK = {"sms": 0, "push": 1, "alimtalk": 2, "rcs": 3, "email": 6, "dm": 9}
+# FriendTalk and brand messages are advertising: behind every informational channel but
+# e-mail; a letter is printed tomorrow whatever its rank.
+CHANNEL_RANK = {
+    "sms": 0,
+    "push": 1,
+    "alimtalk": 2,
+    "rcs": 3,
+    "friendtalk": 4,
+    "brand": 5,
+    "email": 6,
+    "dm": 9,
+}
 
 
 class Lane(IntEnum):

@@ -56,6 +56,8 @@ ROUTES: dict[str, list[str]] = {
     "push": ["push", "sms"],
     "email": ["email", "sms"],
 }
+# The channels add_mixed spreads customers over: those VARIANTS and ROUTES cover.
+MIXED_CHANNELS = tuple(ROUTES)
 
 # No latency, receipts due at once; failures on every channel so fallback is exercised.
 SIM_CONFIG = SimConfig(
@@ -117,7 +119,7 @@ class Bank:
                 )
 
     def add_mixed(self, count: int, prefix: str = "C") -> list[str]:
-        """``count`` reachable customers spread over the four preferred channels.
+        """``count`` reachable customers spread over the four channels of ``ROUTES``.
 
         Every fifth e-mail bounces and every seventh push token is unregistered, so
         each channel sees some failures beside the simulator's own.
@@ -129,7 +131,7 @@ class Bank:
             token = f"invalid-{i}" if i % 7 == 0 else f"token-{i}"
             self.add_customer(
                 cid,
-                preferred=CHANNELS[i % len(CHANNELS)],
+                preferred=MIXED_CHANNELS[i % len(MIXED_CHANNELS)],
                 phone=f"010{20000000 + i:08d}",
                 email=f"c{i}@{domain}",
                 push_token=token,

@@ -31,7 +31,16 @@ __all__ = ["ApplyResult", "apply_rows", "as_utc"]
 
 # Well under SQLite's bound-parameter limit and PostgreSQL's comfortable IN-list size.
 _CHUNK = 500
-_FIELDS = ("name", "phone", "email", "push_token", "preferred_channel", "branch", "deceased")
+_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "push_token",
+    "push_platform",
+    "preferred_channel",
+    "branch",
+    "deceased",
+)
 _CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 _CONSENTS: Table = Consent.__table__  # type: ignore[assignment]
 

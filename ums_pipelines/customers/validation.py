@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from ums_pipelines.channels.international import destination
+from ums_pipelines.lanes import CHANNELS as LANE_CHANNELS
 from ums_pipelines.masking import mask_email, mask_text
 from ums_pipelines.phones import InvalidPhone, normalize_kr_mobile
 
@@ -45,7 +46,10 @@ __all__ = [
     "validate_row",
 ]
 
-CHANNELS = ("sms", "alimtalk", "push", "email")
+# Consents are kept per channel under the channel's own name (consent_rcs_info,
+# consent_friendtalk_ad, consent_dm_info ...): RCS, FriendTalk, brand messages and letters
+# are separate consents from SMS and AlimTalk, as the customer gave them.
+CHANNELS = LANE_CHANNELS
 CONSENT_PURPOSES = ("info", "ad", "night_ad")
 REQUIRED_COLUMNS = ("customer_id", "changed_at")
 OPTIONAL_COLUMNS = (
@@ -53,6 +57,7 @@ OPTIONAL_COLUMNS = (
     "phone",
     "email",
     "push_token",
+    "push_platform",
     "preferred_channel",
     "branch",
     "deceased",
@@ -70,7 +75,8 @@ _EMAIL = re.compile(
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
 )
 
-Channel = Literal["sms", "alimtalk", "push", "email"]
+Channel = Literal["sms", "alimtalk", "push", "email", "rcs", "friendtalk", "brand", "dm"]
+PushPlatform = Literal["fcm", "apns"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,7 @@ class ChangeRow(BaseModel):
     phone: str | None = None  # "01012345678"
     email: str | None = Field(default=None, max_length=254)
     push_token: str | None = Field(default=None, max_length=255)
+    push_platform: PushPlatform | None = None  # the app's platform: FCM or APNs
     preferred_channel: Channel | None = None
     branch: str | None = Field(default=None, max_length=50)
     deceased: Flag | None = None
@@ -174,6 +181,16 @@ class ChangeRow(BaseModel):
                 raise ValueError(f"not a valid e-mail address ({mask_email(address)})")
             local, _, domain = address.rpartition("@")
             return f"{local}@{domain.lower()}"
+        return value
+
+    @field_validator("push_platform", mode="before")
+    @classmethod
+    def _platform(cls, value: object) -> object:
+        if isinstance(value, str):
+            platform = value.strip().lower()
+            if platform not in ("fcm", "apns"):
+                raise ValueError("must be fcm or apns")
+            return platform
         return value
 
     @field_validator("preferred_channel", mode="before")

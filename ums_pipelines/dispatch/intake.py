@@ -70,7 +70,9 @@ def _route(
     consented = [c for c in wanted if c in granted]
     if not consented:
         return [], f"chain: no consent on any of {', '.join(wanted)}"
-    reachable = [c for c in consented if contact_for(customer, c)]
+    # A letter's address comes with its content (payload.dm), as in target extraction:
+    # compose fails a DM leg that has none, with the reason, and the chain goes on.
+    reachable = [c for c in consented if c == "dm" or contact_for(customer, c)]
     if not reachable:
         return [], f"chain: no contact address for {', '.join(consented)}"
     return reachable, None

@@ -215,7 +215,8 @@ class Dispatcher:
                 leg_timeout=self._leg_timeout,
                 prices=self._prices(provider, sent or []),
             )
-        self._sent[provider] += stats.accepted
+        # Per channel, not per provider: AlimTalk, FriendTalk and brand share Kakao's.
+        self._sent[sent[0].channel if sent else provider] += stats.accepted
         self._stats.lost_lease += stats.lost_lease
         for code, n in stats.retry_codes.items():
             self._stats.retry_codes[code] = self._stats.retry_codes.get(code, 0) + n
@@ -291,9 +292,7 @@ class Dispatcher:
     def _finish(self, result: DispatchResult, job_id: str, started: float) -> DispatchResult:
         result.states = job_state_counts(self.store, job_id)
         result.terminal = result.status == "done"
-        result.submitted = {
-            c: self._sent[PROVIDERS[c]] for c in CHANNELS if self._sent[PROVIDERS[c]]
-        }
+        result.submitted = {c: self._sent[c] for c in CHANNELS if self._sent[c]}
         result.lost_leases = self._stats.lost_lease
         result.retries = dict(self._stats.retry_codes)
         result.seconds = time.monotonic() - started

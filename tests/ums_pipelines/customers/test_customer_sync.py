@@ -312,10 +312,35 @@ def test_a_newer_consent_recorded_elsewhere_is_kept(store: Store, settings: Sett
 
 
 def test_unknown_columns_are_warned_about_not_fatal(store: Store, settings: Settings) -> None:
-    drop(settings, "u.csv", "customer_id,changed_at,colour,consent_rcs_info\nC1,2024-05-01,red,Y\n")
+    drop(settings, "u.csv", "customer_id,changed_at,colour,consent_fax_info\nC1,2024-05-01,red,Y\n")
     [result] = sync_inbox(store, settings).files
     assert result.status == "applied" and result.rows_applied == 1
-    assert any("colour" in w and "consent_rcs_info" in w for w in result.warnings)
+    assert any("colour" in w and "consent_fax_info" in w for w in result.warnings)
+
+
+def test_rcs_kakao_and_letter_consents_are_their_own(store: Store, settings: Settings) -> None:
+    """RCS, FriendTalk, brand messages and letters have consents under their own channel
+    names; an app's platform (fcm/apns) comes with its token."""
+    columns = ["consent_rcs_info", "consent_friendtalk_ad", "consent_brand_night_ad"]
+    columns += ["consent_dm_info", "push_token", "push_platform", "preferred_channel"]
+    content = "customer_id,changed_at," + ",".join(columns) + "\n"
+    content += "C1,2024-05-01T09:00:00+09:00,Y,Y,N,Y,ab12,APNS,rcs\n"
+    content += "C2,2024-05-01T09:00:00+09:00,,,,,cd34,huawei,dm\n"
+    drop(settings, "new-channels.csv", content)
+
+    [result] = sync_inbox(store, settings).files
+
+    assert (result.rows_applied, result.rows_quarantined, result.warnings) == (1, 1, [])
+    assert {key: c.granted for key, c in consents(store).items()} == {
+        ("C1", "rcs", "info"): True,
+        ("C1", "friendtalk", "ad"): True,
+        ("C1", "brand", "night_ad"): False,
+        ("C1", "dm", "info"): True,
+    }
+    stored = customers(store)["C1"]
+    assert (stored.push_platform, stored.preferred_channel) == ("apns", "rcs")
+    [issue] = result.issues
+    assert (issue.field, issue.reason) == ("push_platform", "push_platform: must be fcm or apns")
 
 
 def test_only_settled_csv_files_are_pending(settings: Settings) -> None:

@@ -130,8 +130,8 @@ def test_reasons_are_masked(cells: dict[str, str], secrets: list[str]) -> None:
 
 
 def test_header_check() -> None:
-    check = check_header([" Customer_ID", "name", "name", "colour", "", "consent_rcs_info"])
+    check = check_header([" Customer_ID", "name", "name", "colour", "", "consent_fax_info"])
     assert check.columns[0] == "customer_id"
     assert check.missing == ("changed_at",)
     assert check.duplicates == ("name",)
-    assert check.unknown == ("colour", "", "consent_rcs_info")
+    assert check.unknown == ("colour", "", "consent_fax_info")
