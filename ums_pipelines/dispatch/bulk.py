@@ -40,6 +40,8 @@ from ums_pipelines.targets import read_targets
 
 __all__ = ["ChunkWork", "claim_chunk", "job_end", "materialize_chunk", "plan_chunks"]
 
+_SQLITE_SLICE = 250  # rows per write transaction of a split on SQLite
+
 END_REASONS = {"E-WINDOW": "send window ended", "E-CONTENT-EXPIRED": "content validity ended"}
 
 CHUNKS: Table = JobChunk.__table__  # type: ignore[assignment]
@@ -274,7 +276,17 @@ def materialize_chunk(
         # RETURNING gives every inserted row: send only those written claimed (not the
         # cancelled, expired, held or unrenderable ones).
         mine = {r["idempotency_key"] for r in rows if r["state"] == "claimed"}
-        claimed = [c for c in _insert_claimed(session, rows) if c.idempotency_key in mine]
+        # On SQLite the split goes in in slices, each its own transaction: a real-time
+        # write waits for the one bulk transaction running, so that must be short. A
+        # crash between slices is a take-over like any other (rows already written are
+        # skipped, the dead writer's claimed ones reaped when their lease ends).
+        step = _SQLITE_SLICE if store.sqlite else len(rows) or 1
+        claimed = [c for c in _insert_claimed(session, rows[:step]) if c.idempotency_key in mine]
+    for start in range(step, len(rows), step):
+        with store.session() as session:
+            written = _insert_claimed(session, rows[start : start + step])
+            claimed += [c for c in written if c.idempotency_key in mine]
+    with store.session() as session:
         if failed_keys:
             failed_ids = list(
                 session.scalars(
