@@ -124,7 +124,9 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
             Customer.preferred_channel,
             Customer.deceased,
         ).order_by(Customer.customer_id)
-        for customer in session.execute(columns.execution_options(yield_per=20_000)):
+        # On the connection, not the ORM session: its row loading added 5 s per million.
+        rows = session.connection().execute(columns.execution_options(yield_per=20_000))
+        for customer in rows:
             if customer.deceased:
                 suppressed["deceased"] += 1
                 continue
@@ -153,9 +155,13 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
                 continue
             ids.append(customer.customer_id)
             chains.append(reachable)
+        # Built from joined strings and split in Polars: a list of a million Python lists
+        # took Polars 10 s to convert (one Series per element), most of the extraction.
         frame = pl.DataFrame(
-            {"customer_id": ids, "chain": chains},
-            schema={"customer_id": pl.String, "chain": pl.List(pl.String)},
+            {
+                "customer_id": pl.Series(ids, dtype=pl.String),
+                "chain": pl.Series([",".join(c) for c in chains], dtype=pl.String).str.split(","),
+            }
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
