@@ -2,14 +2,15 @@
 
 Synthetic customers arrive as a change file, one informational job goes out over
 SMS/LMS, AlimTalk (falling back to SMS), PUSH and e-mail through the gateway simulator,
-and the result is reconciled with the simulator's ledger. Safe to run again: a second run
-on the same UMS_HOME sends nothing twice and says so.
+a showcase (``demo_showcase``) sends one message of every other channel and type in real
+time, and the result is reconciled with the simulator's ledger. Safe to run again: a
+second run on the same UMS_HOME sends nothing twice and says so.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,8 @@ import httpx
 from sqlalchemy import func, select
 
 from ums_pipelines.demo_data import write_customer_file
+from ums_pipelines.demo_showcase import SHOWCASE_CUSTOMERS, write_showcase_customers
+from ums_pipelines.gateway_sim.records import TYPES_BY_CHANNEL
 from ums_pipelines.jobs import (
     ChannelVariant,
     register_job,
@@ -36,6 +39,7 @@ __all__ = [
     "ProgressWatch",
     "channel_table",
     "ensure_customers",
+    "ensure_showcase_customers",
     "job_done",
     "ledger_by_type",
     "ledger_summary",
@@ -45,14 +49,28 @@ __all__ = [
 
 DEMO_JOB_ID = "demo-welcome"
 DEMO_SENDER = "15881234"
-TYPES = ("SMS", "LMS", "ALIMTALK", "PUSH", "EMAIL")
-LEDGER_CHANNEL = {
-    "SMS": "sms",
-    "LMS": "sms",
-    "ALIMTALK": "alimtalk",
-    "PUSH": "push",
-    "EMAIL": "email",
-}
+# The table's rows, in this order: every message type a provider takes.
+TYPES = (
+    "SMS",
+    "LMS",
+    "MMS",
+    "INTL_SMS",
+    "RCS_SMS",
+    "RCS_LMS",
+    "RCS_MMS",
+    "RCS_TEMPLATE",
+    "ALIMTALK",
+    "FRIENDTALK_TEXT",
+    "FRIENDTALK_IMAGE",
+    "FRIENDTALK_WIDE",
+    "BRAND",
+    "FCM",
+    "APNS",
+    "EMAIL",
+    "DM",
+)
+# The simulator's channel of each type (FCM and APNs share push, MMS the SMS relay).
+LEDGER_CHANNEL = {t: c for c, types in TYPES_BY_CHANNEL.items() for t in types if t in TYPES}
 
 VARIANTS = [
     ChannelVariant(
@@ -158,36 +176,43 @@ def ledger_summary(base_url: str, key_prefix: str) -> dict[str, Any]:
     return channels
 
 
-def ledger_by_type(base_url: str, key_prefix: str) -> dict[str, dict[str, int]]:
-    """Count the simulator's own record of the job per message type (accepted, delivered)."""
+def ledger_by_type(base_url: str, key_prefix: str | Sequence[str]) -> dict[str, dict[str, int]]:
+    """Count the simulator's own record of the jobs (one key prefix each) per message
+    type (accepted, delivered)."""
     counts: dict[str, dict[str, int]] = {}
-    after = 0
+    prefixes = [key_prefix] if isinstance(key_prefix, str) else list(key_prefix)
     with httpx.Client(timeout=30) as client:
-        while True:
-            response = client.get(
-                f"{base_url}/ledger/v1/messages",
-                params={"keyPrefix": key_prefix, "after": after, "limit": 5000},
-            )
-            response.raise_for_status()
-            payload = response.json()
-            items = payload["messages"] if isinstance(payload, dict) else payload
-            if not items:
-                return counts
-            for item in items:
-                c = counts.setdefault(str(item["type"]), {"accepted": 0, "delivered": 0})
-                c["accepted"] += 1
-                c["delivered"] += item.get("outcome") == "delivered"
-            after = int(items[-1]["seq"])
+        for prefix in prefixes:
+            after = 0
+            while True:
+                response = client.get(
+                    f"{base_url}/ledger/v1/messages",
+                    params={"keyPrefix": prefix, "after": after, "limit": 5000},
+                )
+                response.raise_for_status()
+                payload = response.json()
+                items = payload["messages"] if isinstance(payload, dict) else payload
+                if not items:
+                    break
+                for item in items:
+                    c = counts.setdefault(str(item["type"]), {"accepted": 0, "delivered": 0})
+                    c["accepted"] += 1
+                    c["delivered"] += item.get("outcome") == "delivered"
+                after = int(items[-1]["seq"])
+    return counts
 
 
-def channel_table(store: Store, job_id: str, ledger: dict[str, dict[str, int]]) -> list[ChannelRow]:
+def channel_table(
+    store: Store, job_id: str | Sequence[str], ledger: dict[str, dict[str, int]]
+) -> list[ChannelRow]:
+    job_ids = [job_id] if isinstance(job_id, str) else list(job_id)
     rows = {t: ChannelRow(t) for t in TYPES}
     submitted = Message.submitted_at.is_not(None)
     fell_back = Message.next_leg_id.is_not(None)
     with store.session() as session:
         query = (
             select(Message.message_type, Message.state, submitted, fell_back, func.count())
-            .where(Message.job_id == job_id)
+            .where(Message.job_id.in_(job_ids))
             .group_by(Message.message_type, Message.state, submitted, fell_back)
         )
         for mtype, state, was_sent, did_fall_back, n in session.execute(query):
@@ -213,6 +238,21 @@ def ensure_customers(store: Store, settings: Settings, count: int) -> int:
     settings.customer_inbox.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(settings.tz).strftime("%Y%m%d%H%M%S")
     return write_customer_file(settings.customer_inbox / f"demo-customers-{stamp}.csv", count)
+
+
+def ensure_showcase_customers(store: Store, settings: Settings) -> int:
+    """Drop the showcase's few customers as a change file unless they are in the store
+    (also into a store an older demo filled)."""
+    with store.session() as session:
+        present = session.scalar(
+            select(func.count()).where(Customer.customer_id.in_(SHOWCASE_CUSTOMERS))
+        )
+    if present == len(SHOWCASE_CUSTOMERS):
+        return 0
+    settings.customer_inbox.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(settings.tz)
+    path = settings.customer_inbox / f"demo-showcase-{now.strftime('%Y%m%d%H%M%S')}.csv"
+    return write_showcase_customers(path, now)
 
 
 class ProgressWatch:

@@ -26,6 +26,9 @@ class UmsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     database_url: str | None = None
     gateway_url: str | None = None
     smtp_port: int | None = None
+    apns_url: str | None = None
+    intl_enabled: bool | None = None
+    intl_countries: str | None = None
     auto_migrate: bool = True
 
     def settings(self) -> Settings:
@@ -36,6 +39,9 @@ class UmsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 "database_url": self.database_url,
                 "gateway_url": self.gateway_url,
                 "smtp_port": self.smtp_port,
+                "apns_url": self.apns_url,
+                "intl_enabled": self.intl_enabled,
+                "intl_countries": self.intl_countries,
             }.items()
             if v is not None
         }

@@ -20,14 +20,22 @@ from rich.table import Table
 
 from ums_pipelines.demo import (
     DEMO_JOB_ID,
+    DEMO_SENDER,
     ChannelRow,
     channel_table,
     ensure_customers,
+    ensure_showcase_customers,
     job_done,
     ledger_by_type,
     ledger_summary,
     register_demo_job,
     watch_progress,
+)
+from ums_pipelines.demo_showcase import (
+    SHOWCASE,
+    SHOWCASE_COUNTRIES,
+    run_showcase,
+    showcase_job_ids,
 )
 from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store import Store
@@ -66,7 +74,9 @@ def _progress() -> Progress:
 
 
 def _table(rows: list[ChannelRow]) -> Table:
-    table = Table(title=f"Job {DEMO_JOB_ID}, per channel", title_justify="left")
+    table = Table(
+        title=f"Job {DEMO_JOB_ID} and the showcase, per message type", title_justify="left"
+    )
     table.add_column("channel")
     for col in COLUMNS:
         table.add_column(col.replace("_", " "), justify="right")
@@ -107,7 +117,8 @@ def demo(
         typer.Option("--customers", min=1, max=1_000_000, help="Synthetic customers (first run)."),
     ] = 10_000,
 ) -> None:
-    """Run UMS end to end on the embedded defaults: customers, one job on four channels, report."""
+    """Run UMS end to end on the embedded defaults: customers, a bulk job on four channels,
+    one real-time message of every channel and type, report."""
     from ums_pipelines.gateway_sim import GatewaySimulator
     from ums_pipelines.resources import UmsResource
 
@@ -122,12 +133,19 @@ def demo(
     store.migrate()
     settings.simulator_dir.mkdir(parents=True, exist_ok=True)
     with GatewaySimulator(ledger_path=settings.simulator_dir / "ledger.db") as sim:
-        console.print(f"gateway  {sim.base_url}, SMTP port {sim.smtp_port} (simulator, in-process)")
+        console.print(
+            f"gateway  {sim.base_url}, SMTP port {sim.smtp_port}, APNs {sim.apns_url}"
+            " (simulator, in-process)"
+        )
         ums = UmsResource(
             home=str(settings.resolved_home),
             database_url=settings.database_url,
             gateway_url=sim.base_url,
             smtp_port=sim.smtp_port,
+            apns_url=sim.apns_url,
+            # The showcase's one international SMS goes to an allowed country.
+            intl_enabled=True,
+            intl_countries=SHOWCASE_COUNTRIES,
         )
         steps = _Steps(settings, ums)
         generated = ensure_customers(store, settings, customers)
@@ -136,13 +154,16 @@ def demo(
             if generated
             else "customers: already in the store, none generated"
         )
+        if ensure_showcase_customers(store, settings):
+            console.print("customers: the showcase's customers written to the inbox")
         steps.run("customer sync  (customer_profiles)", ["customer_profiles"])
 
         created = register_demo_job(store)
-        was_done = job_done(store, DEMO_JOB_ID)
+        earlier = [DEMO_JOB_ID, *showcase_job_ids(store)]
+        was_done = job_done(store, DEMO_JOB_ID) and len(earlier) > 1
         state = "registered" if created else ("already complete" if was_done else "resuming")
         console.print(f"job {DEMO_JOB_ID}: {state}")
-        before = ledger_summary(sim.base_url, DEMO_JOB_ID + ".")
+        before = {j: ledger_summary(sim.base_url, j + ".") for j in earlier}
         with _progress() as progress:
             task = progress.add_task("messages terminal", total=None)
             watch = watch_progress(
@@ -156,12 +177,22 @@ def demo(
                 )
             finally:
                 watch.stop()
+        with console.status("showcase: real-time intake and a send agent"):
+            shown = run_showcase(store, ums.settings(), DEMO_SENDER)
+        console.print(
+            f"[green]✓[/green] showcase  {shown.submitted} of {len(SHOWCASE)} real-time requests"
+            f" new, one of every channel and type  [dim]{shown.seconds:.1f} s[/dim]"
+        )
+        if not shown.terminal:
+            console.print("[yellow]showcase messages still in flight; `ums demo` again ends them")
         steps.run("receipt ingestion  (delivery_receipts)", ["delivery_receipts"])
         steps.run("Parquet export and DuckDB models", ANALYTICS)
         today = datetime.now(settings.tz).date().isoformat()
         steps.run(f"daily report {today}  (daily_report)", ["daily_report"], today)
-        after = ledger_summary(sim.base_url, DEMO_JOB_ID + ".")
-        rows = channel_table(store, DEMO_JOB_ID, ledger_by_type(sim.base_url, DEMO_JOB_ID + "."))
+        after = {j: ledger_summary(sim.base_url, j + ".") for j in earlier}
+        job_ids = [DEMO_JOB_ID, *shown.job_ids]
+        ledger = ledger_by_type(sim.base_url, [j + "." for j in job_ids])
+        rows = channel_table(store, job_ids, ledger)
 
     console.print(_table(rows))
     reconciled = all(r.reconciled for r in rows)
@@ -173,8 +204,8 @@ def demo(
     resent = was_done and before != after
     if was_done and not resent:
         console.print(
-            f"[green]No message sent twice:[/green] job {DEMO_JOB_ID} was already complete; "
-            "its ledger entries are unchanged by this run."
+            f"[green]No message sent twice:[/green] job {DEMO_JOB_ID} and the showcase were"
+            " already complete; their ledger entries are unchanged by this run."
         )
     elif resent:
         console.print(f"[red]The ledger of the completed job {DEMO_JOB_ID} changed on a rerun.")

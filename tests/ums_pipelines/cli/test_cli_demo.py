@@ -2,12 +2,15 @@
 
 The demo runs in-process through Typer's CliRunner with UMS_HOME (and UMS_DATABASE_URL)
 in the environment, as a user would run it. Every number printed is checked against the
-store and against the simulator's own ledger file, not against the CLI's own verdict.
+store and against the simulator's own ledger file, not against the CLI's own verdict;
+every message type arrives at the simulator, each in its provider's wire format (the
+JSON schemas of tests/ums_pipelines/gateway_sim/schemas/).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sqlite3
 import sys
@@ -17,12 +20,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jsonschema
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from ums_pipelines.cli import app
 from ums_pipelines.demo import DEMO_JOB_ID
+from ums_pipelines.demo_showcase import SHOWCASE, SHOWCASE_CUSTOMERS, showcase_job_ids
 from ums_pipelines.store import Store
 from ums_pipelines.store.models import Customer, Job, Message
 
@@ -38,7 +43,46 @@ COLUMNS = [
     "ledger delivered",
     "= ledger",
 ]
-TYPES = {"SMS", "LMS", "MMS", "ALIMTALK", "PUSH", "FCM", "APNS", "EMAIL"}
+# Issue 4's list: every channel and message type the demo must send at least once.
+REQUIRED_TYPES = {
+    "SMS",
+    "LMS",
+    "MMS",
+    "INTL_SMS",
+    "RCS_SMS",
+    "RCS_LMS",
+    "RCS_MMS",
+    "RCS_TEMPLATE",
+    "ALIMTALK",
+    "FRIENDTALK_IMAGE",
+    "BRAND",
+    "FCM",
+    "APNS",
+    "EMAIL",
+    "DM",
+}
+TYPES = REQUIRED_TYPES | {"FRIENDTALK_TEXT", "FRIENDTALK_WIDE"}
+SCHEMAS = Path(__file__).resolve().parents[1] / "gateway_sim" / "schemas"
+# The provider (and so the wire-format schema) of each message type.
+SCHEMA_OF_TYPE = {
+    "SMS": "sms_relay",
+    "LMS": "sms_relay",
+    "MMS": "sms_relay",
+    "INTL_SMS": "intl_sms",
+    "RCS_SMS": "rcs",
+    "RCS_LMS": "rcs",
+    "RCS_MMS": "rcs",
+    "RCS_TEMPLATE": "rcs",
+    "ALIMTALK": "alimtalk",
+    "FRIENDTALK_TEXT": "friendtalk",
+    "FRIENDTALK_IMAGE": "friendtalk",
+    "FRIENDTALK_WIDE": "friendtalk",
+    "BRAND": "brand",
+    "FCM": "fcm",
+    "APNS": "apns",
+    "EMAIL": "email",
+    "DM": "dm",
+}
 
 
 @dataclass
@@ -83,25 +127,42 @@ def run_demo(home: Path, database_url: str | None = None) -> DemoRun:
     return DemoRun(home, result.exit_code, result.output, result.exception)
 
 
-def ledger_rows(home: Path) -> list[tuple[Any, ...]]:
-    """Every row the simulator accepted for the demo job, straight from its ledger file."""
+def demo_jobs(url: str) -> list[str]:
+    """The bulk job and the standing jobs the showcase's real-time requests went to."""
+    store = Store(url)
+    try:
+        return [DEMO_JOB_ID, *showcase_job_ids(store)]
+    finally:
+        store.dispose()
+
+
+def _demo_keys(jobs: list[str]) -> tuple[str, list[str]]:
+    where = " or ".join("client_key like ?" for _ in jobs)
+    return f"({where})", [f"{j}.%" for j in jobs]
+
+
+def ledger_rows(home: Path, jobs: list[str]) -> list[tuple[Any, ...]]:
+    """Every row the simulator accepted for the demo jobs, straight from its ledger file."""
+    where, keys = _demo_keys(jobs)
     with sqlite3.connect(home / "gateway-sim" / "ledger.db") as conn:
         return conn.execute(
-            "select * from messages where client_key like ? order by seq", (f"{DEMO_JOB_ID}.%",)
+            f"select * from messages where {where} order by seq",
+            keys,
         ).fetchall()
 
 
-def ledger_by_type(home: Path) -> dict[str, tuple[int, int]]:
+def ledger_by_type(home: Path, jobs: list[str]) -> dict[str, tuple[int, int]]:
+    where, keys = _demo_keys(jobs)
     with sqlite3.connect(home / "gateway-sim" / "ledger.db") as conn:
         rows = conn.execute(
             "select type, count(*), sum(outcome = 'delivered') from messages"
-            " where client_key like ? group by type",
-            (f"{DEMO_JOB_ID}.%",),
+            f" where {where} group by type",
+            keys,
         ).fetchall()
     return {t: (int(n), int(d)) for t, n, d in rows}
 
 
-def store_by_type(url: str) -> dict[str, Counter[str]]:
+def store_by_type(url: str, jobs: list[str]) -> dict[str, Counter[str]]:
     store = Store(url)
     out: dict[str, Counter[str]] = {}
     try:
@@ -113,7 +174,7 @@ def store_by_type(url: str) -> dict[str, Counter[str]]:
                     Message.submitted_at.is_not(None),
                     func.count(),
                 )
-                .where(Message.job_id == DEMO_JOB_ID)
+                .where(Message.job_id.in_(jobs))
                 .group_by(Message.message_type, Message.state, Message.submitted_at.is_not(None))
             )
             for mtype, state, sent, n in session.execute(query):
@@ -134,12 +195,15 @@ def assert_reconciled(run: DemoRun, url: str) -> dict[str, dict[str, Any]]:
     assert run.exit_code == 0, (run.output, run.exception)
     table = run.table()
     assert set(table) - {"total"} <= TYPES and "total" in table
-    assert {"SMS", "ALIMTALK", "PUSH", "EMAIL"} <= set(table), table.keys()
+    assert set(table) >= REQUIRED_TYPES, REQUIRED_TYPES - set(table)
     assert all(row["= ledger"] == "yes" for row in table.values()), table
     assert "Every count equals the simulator's ledger." in run.output
 
     # The printed numbers are the store's, and the store's are the ledger's.
-    stored, ledger = store_by_type(url), ledger_by_type(run.home)
+    jobs = demo_jobs(url)
+    assert len(jobs) == 1 + len({s.template for s in SHOWCASE}), jobs
+    stored, ledger = store_by_type(url, jobs), ledger_by_type(run.home, jobs)
+    assert set(ledger) == {t for t, r in table.items() if t != "total" and r["sent"]}
     for mtype, row in table.items():
         if mtype == "total":
             continue
@@ -164,7 +228,7 @@ def assert_reconciled(run: DemoRun, url: str) -> dict[str, dict[str, Any]]:
             job = session.get(Job, DEMO_JOB_ID)
             assert job is not None and job.status == "done"
             customers = session.scalar(select(func.count()).select_from(Customer))
-            assert customers == CUSTOMERS
+            assert customers == CUSTOMERS + len(SHOWCASE_CUSTOMERS)
     finally:
         store.dispose()
 
@@ -181,9 +245,10 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 
 @pytest.fixture(scope="module")
 def second_run(first_run: DemoRun) -> tuple[DemoRun, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    before = ledger_rows(first_run.home)
+    jobs = demo_jobs(sqlite_url(first_run.home))
+    before = ledger_rows(first_run.home, jobs)
     again = run_demo(first_run.home)
-    return again, before, ledger_rows(first_run.home)
+    return again, before, ledger_rows(first_run.home, demo_jobs(sqlite_url(first_run.home)))
 
 
 def test_demo_prints_a_per_channel_table_reconciled_with_the_ledger(first_run: DemoRun) -> None:
@@ -192,12 +257,48 @@ def test_demo_prints_a_per_channel_table_reconciled_with_the_ledger(first_run: D
     assert f"customers: {CUSTOMERS} synthetic customers written to the inbox" in first_run.output
     assert f"job {DEMO_JOB_ID}: registered" in first_run.output
     total = table["total"]
-    # 300 customers, a few suppressed (deceased, opted out), AlimTalk falling back to SMS.
-    assert 250 <= total["requested"] - total["fell back"] <= CUSTOMERS
+    # 300 customers (and the showcase's 3), a few suppressed (deceased, opted out),
+    # AlimTalk falling back to SMS, plus one real-time message per showcase request.
+    bulk = total["requested"] - total["fell back"] - len(SHOWCASE)
+    assert 250 <= bulk <= CUSTOMERS + len(SHOWCASE_CUSTOMERS)
     assert total["fell back"] > 0 and total["sent"] > 0
     assert table["ALIMTALK"]["fell back"] == table["ALIMTALK"]["failed"] > 0
     assert "did not pass" not in first_run.output  # every asset check passed
     assert f"DAGSTER_HOME={first_run.home / 'dagster'}" in first_run.flat
+    assert (
+        f"showcase  {len(SHOWCASE)} of {len(SHOWCASE)} real-time requests new" in first_run.output
+    )
+
+
+def test_every_type_arrives_in_its_providers_wire_format(first_run: DemoRun) -> None:
+    """Issue 4, done when 2: one message at least of every channel and type reached the
+    simulator, and what the provider received matches that provider's JSON schema."""
+    assert first_run.exit_code == 0, (first_run.output, first_run.exception)
+    validators = {}
+    for name in set(SCHEMA_OF_TYPE.values()):
+        schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+        jsonschema.Draft202012Validator.check_schema(schema)
+        validators[name] = jsonschema.Draft202012Validator(schema)
+    jobs = demo_jobs(sqlite_url(first_run.home))
+    where, keys = _demo_keys(jobs)
+    with sqlite3.connect(first_run.home / "gateway-sim" / "ledger.db") as conn:
+        rows = conn.execute(
+            f"select client_key, type, wire from messages where {where}",
+            keys,
+        ).fetchall()
+    seen = Counter(kind for _, kind, _ in rows)
+    assert set(seen) >= REQUIRED_TYPES, REQUIRED_TYPES - set(seen)
+    for key, kind, wire in rows:
+        assert wire is not None, (key, kind)
+        errors = [e.message for e in validators[SCHEMA_OF_TYPE[kind]].iter_errors(json.loads(wire))]
+        assert not errors, (key, kind, errors[:3])
+    # The showcase's parts went along: the image, the attachment, the letter's address.
+    wires = {kind: json.loads(w) for key, kind, w in rows if not key.startswith(DEMO_JOB_ID)}
+    assert len(wires["MMS"]["fileIds"]) == 1
+    assert wires["FRIENDTALK_IMAGE"]["image"]["imageUrl"]
+    assert wires["RCS_TEMPLATE"]["messagebaseId"] == "UBR.ums-deposit-01"
+    assert wires["EMAIL"]["attachments"][0]["filename"] == "거래내역서.pdf"
+    assert wires["INTL_SMS"]["country"] == "US"
 
 
 def test_a_second_run_sends_nothing_twice(
