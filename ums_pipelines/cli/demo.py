@@ -124,7 +124,7 @@ def demo(
 
     logging.getLogger("dagster").setLevel(logging.WARNING)
     if not console.is_terminal:
-        console.width = max(console.width, 120)
+        console.width = max(console.width, 130)
     settings = get_settings()
     store = Store(settings.store_url)
     console.rule("[b]UMS demo")

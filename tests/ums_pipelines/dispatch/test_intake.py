@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from ums_pipelines.channels.payload import DmLetter, Payload
 from ums_pipelines.dispatch.agent import EXPRESS_LANES, Agent
 from ums_pipelines.dispatch.claims import claim_rows
 from ums_pipelines.dispatch.intake import IntakeError, request_latencies, submit
 from ums_pipelines.dispatch.record import SendOutcome, record_results
 from ums_pipelines.dispatch.requestfiles import requests_inbox, sync_request_files
+from ums_pipelines.jobs import ChannelVariant
 from ums_pipelines.lanes import Lane, message_priority
 from ums_pipelines.store.engine import utcnow
 from ums_pipelines.store.models import Job, Message
@@ -132,6 +134,33 @@ def test_fallback_legs_of_two_alerts_to_one_customer_get_their_own_keys(bank: An
     assert sorted(m.parent_id for m in legs) == sorted(ids)
     assert len({m.idempotency_key for m in legs}) == 2
     assert all(m.channel == "sms" and m.state == "queued" for m in legs)
+
+
+@pytest.mark.parametrize(
+    ("letter", "state", "recipient"),
+    [
+        (DmLetter(postcode="04524", address="서울특별시 중구 세종대로 110"), "queued", "04524 "),
+        # No address in the content: the leg fails with the reason and SMS goes on.
+        (None, "failed", ""),
+    ],
+)
+def test_a_letter_is_routed_by_the_address_in_its_content(
+    bank: Any, letter: DmLetter | None, state: str, recipient: str
+) -> None:
+    bank.add_customer("C1")
+    payload = Payload(dm=letter) if letter is not None else None
+    bank.register(
+        template_code="letters",
+        variants=[ChannelVariant("sms", "안내"), ChannelVariant("dm", "안내문", payload=payload)],
+        routes={"sms": ["dm", "sms"]},
+    )
+    answer = send(bank, "dm-1", template_code="letters", chain=["dm", "sms"])
+    assert (answer.state, answer.error) == ("queued", None)
+    legs = bank.messages(answer.job_id)
+    assert (legs[0].channel, legs[0].state) == ("dm", state)
+    assert legs[0].recipient.startswith(recipient)
+    if letter is None:
+        assert legs[0].error_code == "E-ADDRESS" and legs[1].channel == "sms"
 
 
 def test_request_latency_runs_from_arrival_to_provider_acceptance(bank: Any) -> None:
