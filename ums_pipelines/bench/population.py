@@ -122,7 +122,7 @@ def base_store(cache: Path, size: int, preferred: str) -> Path:
         return path
     cache.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".building")
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-gate"):
         Path(f"{tmp}{suffix}").unlink(missing_ok=True)
     store = Store(f"sqlite:///{tmp}")
     store.migrate()
@@ -131,6 +131,7 @@ def base_store(cache: Path, size: int, preferred: str) -> Path:
     store.dispose()
     _checkpoint(tmp)
     tmp.replace(path)
+    Path(f"{tmp}-gate").unlink(missing_ok=True)  # the writers' gate file (store.engine)
     return path
 
 
