@@ -35,6 +35,7 @@ from ums_pipelines.demo_showcase import (
     SHOWCASE,
     SHOWCASE_COUNTRIES,
     run_showcase,
+    showcase_complete,
     showcase_job_ids,
 )
 from ums_pipelines.settings import Settings, get_settings
@@ -160,8 +161,9 @@ def demo(
 
         created = register_demo_job(store)
         earlier = [DEMO_JOB_ID, *showcase_job_ids(store)]
-        was_done = job_done(store, DEMO_JOB_ID) and len(earlier) > 1
-        state = "registered" if created else ("already complete" if was_done else "resuming")
+        bulk_done = job_done(store, DEMO_JOB_ID)
+        was_done = bulk_done and showcase_complete(store)
+        state = "registered" if created else ("already complete" if bulk_done else "resuming")
         console.print(f"job {DEMO_JOB_ID}: {state}")
         before = {j: ledger_summary(sim.base_url, j + ".") for j in earlier}
         with _progress() as progress:
@@ -209,6 +211,8 @@ def demo(
         )
     elif resent:
         console.print(f"[red]The ledger of the completed job {DEMO_JOB_ID} changed on a rerun.")
+    elif bulk_done:
+        console.print(f"Job {DEMO_JOB_ID} was already complete; the showcase ran the first time.")
     elif not created:
         console.print(
             f"Job {DEMO_JOB_ID} resumed: only messages no provider had accepted were sent."
