@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import duckdb
 import jsonschema
 import pytest
 from sqlalchemy import func, select
@@ -299,6 +300,22 @@ def test_every_type_arrives_in_its_providers_wire_format(first_run: DemoRun) -> 
     assert wires["RCS_TEMPLATE"]["messagebaseId"] == "UBR.ums-deposit-01"
     assert wires["EMAIL"]["attachments"][0]["filename"] == "거래내역서.pdf"
     assert wires["INTL_SMS"]["country"] == "US"
+
+
+def test_the_reports_name_every_channel_and_type_sent(first_run: DemoRun) -> None:
+    assert first_run.exit_code == 0, first_run.output
+    db = duckdb.connect(str(first_run.home / "analytics" / "ums.duckdb"), read_only=True)
+    try:
+        rows = db.execute(
+            "select channel, message_type, channel_name_ko, message_type_name_ko"
+            " from dim_channel join (select distinct channel, message_type from fct_messages)"
+            " using (channel, message_type)"
+        ).fetchall()
+    finally:
+        db.close()
+    assert {r[1] for r in rows} >= REQUIRED_TYPES
+    unnamed = [r for r in rows if r[2] == r[0] or r[3] == r[1]]
+    assert not unnamed, unnamed
 
 
 def test_a_second_run_sends_nothing_twice(
