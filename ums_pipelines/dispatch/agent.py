@@ -199,8 +199,11 @@ class Agent:
             self.limiter.penalize(provider, max((r or 0.0) for r in busy))
         transport = bool(outcomes) and all(o.status == "retry" for o in outcomes)
         self.breaker.record(provider, not transport)
-        with self.store.session() as session:
-            stats = record_results(session, self.settings, self.agent_id, outcomes, utcnow())
+        stats = self.store.retrying(
+            lambda session: record_results(
+                session, self.settings, self.agent_id, outcomes, utcnow()
+            )
+        )
         self.sent += stats.accepted
 
     # -- housekeeping -------------------------------------------------------------------

@@ -151,6 +151,9 @@ def record_results(
     stats = RecordStats()
     prices = prices or {}
     outcomes = list(outcomes)
+    # In id order: every bulk update of the outbox locks its rows in the same order, so
+    # two of them (two senders, a sender and the receipts) cannot deadlock on PostgreSQL.
+    outcomes = sorted(outcomes, key=lambda o: o.message_id)
     accepted = [o for o in outcomes if o.status == "accepted"]
     others = [o for o in outcomes if o.status != "accepted"]
     if accepted and session.get_bind().dialect.name == "sqlite":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections import Counter
@@ -42,6 +43,8 @@ from ums_pipelines.store.engine import Store, utcnow
 from ums_pipelines.targets import read_targets
 
 __all__ = ["DispatchResult", "Dispatcher", "build_adapters", "job_state_counts"]
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int], None]
 _MAX_IDLE_S = 1.0  # longest wait between two sweeps of a sender with nothing to send
@@ -154,7 +157,19 @@ class Dispatcher:
                 idle = min(idle * 2, max(self.tick, _MAX_IDLE_S))
                 continue
             idle = self.tick
-            await self._send(provider, adapter, batch)
+            try:
+                await self._send(provider, adapter, batch)
+            except Exception:
+                # A sender that died here left its batch claimed (its lease renewed by
+                # this process's heartbeat) and the producer blocked on a full queue: on
+                # PostgreSQL a fault-test push leg stalled until its deadline that way.
+                # The round fails alone: its rows go back to the queue at once.
+                log.exception("dispatcher %s: %s send round failed", self.owner, channel)
+                with contextlib.suppress(Exception):
+                    ids = [c.id for c in batch]
+                    await asyncio.to_thread(hk.release, self.store, ids, self.owner)
+                await asyncio.sleep(max(self.tick, 0.5))
+                continue
             if progress:
                 progress(channel, len(batch))
 
@@ -205,16 +220,20 @@ class Dispatcher:
             for o in outcomes
         )
         self.breaker.record(provider, not down)
-        with self.store.session() as session:
-            stats = record_results(
+        prices = self._prices(provider, sent or [])
+        # A deadlock victim on PostgreSQL is recorded again, not dropped: a sender that
+        # died of one left its batch claimed and the job stalled (the fault test's flake).
+        stats = self.store.retrying(
+            lambda session: record_results(
                 session,
                 self.settings,
                 self.owner,
                 outcomes,
                 utcnow(),
                 leg_timeout=self._leg_timeout,
-                prices=self._prices(provider, sent or []),
+                prices=prices,
             )
+        )
         # Per channel, not per provider: AlimTalk, FriendTalk and brand share Kakao's.
         self._sent[sent[0].channel if sent else provider] += stats.accepted
         self._stats.lost_lease += stats.lost_lease

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import fcntl
 import os
+import random
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Store", "as_utc", "is_sqlite", "urgent", "utcnow"]
@@ -55,6 +58,8 @@ def is_sqlite(url: str) -> bool:
 
 
 _READING = "ums_reading"
+_RETRYABLE = ("40P01", "40001")  # deadlock_detected, serialization_failure
+_T = TypeVar("_T")
 
 
 def _configure_sqlite(engine: Engine, gate: str | None) -> None:
@@ -147,6 +152,21 @@ class Store:
         an idle poller (is there anything to claim?) costs the writers nothing."""
         with self._readers() as session, session.begin():
             yield session
+
+    def retrying(self, work: Callable[[Session], _T], attempts: int = 5) -> _T:
+        """Run ``work`` in a transaction, again from the start when PostgreSQL aborts it
+        as a deadlock victim or a serialization failure (the other transaction goes on;
+        ours saw nothing of its own work applied)."""
+        for attempt in range(attempts):
+            try:
+                with self.session() as session:
+                    return work(session)
+            except OperationalError as exc:
+                code = getattr(exc.orig, "sqlstate", None)
+                if code not in _RETRYABLE or attempt == attempts - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+        raise AssertionError("unreachable")
 
     def migrate(self) -> None:
         from ums_pipelines.store.migrate import upgrade
