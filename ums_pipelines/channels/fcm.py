@@ -10,6 +10,7 @@ import re
 import time
 from typing import Any
 
+from ums_pipelines.channels.checks.push import fcm_message as build_message
 from ums_pipelines.channels.payload import Payload
 from ums_pipelines.dispatch.claims import Claimed
 
@@ -24,40 +25,22 @@ def _label(job_id: str) -> str:
 
 
 def fcm_message(m: Claimed, now: float | None = None) -> dict[str, Any]:
-    """The ``message`` object of ``POST /v1/projects/{p}/messages:send``."""
+    """The ``message`` object of ``POST /v1/projects/{p}/messages:send`` for one row:
+    built by the same function the push size check measures, so a message that passed
+    the check cannot be bigger on the wire."""
     push = Payload.from_json(m.payload).push
-    urgent = m.priority <= _URGENT_PRIORITY
-    title = m.subject or ""
-    data = dict(push.data) if push is not None else {}
-    # The key lets the app and the simulator recognise a retried message.
-    data["ums_key"] = m.idempotency_key
-    android: dict[str, Any] = {"priority": "HIGH" if urgent else "NORMAL"}
-    android_note: dict[str, Any] = {}
-    aps: dict[str, Any] = {}
-    apns_headers = {"apns-priority": "10" if urgent else "5"}
-    if push is not None:
-        if push.collapse_key:
-            android["collapse_key"] = push.collapse_key
-            apns_headers["apns-collapse-id"] = push.collapse_key
-        if push.ttl_s is not None:
-            android["ttl"] = f"{push.ttl_s}s"
-            moment = time.time() if now is None else now
-            apns_headers["apns-expiration"] = str(int(moment) + push.ttl_s) if push.ttl_s else "0"
-        if push.sound:
-            android_note["sound"] = push.sound
-            aps["sound"] = push.sound
-        if push.badge is not None:
-            android_note["notification_count"] = push.badge
-            aps["badge"] = push.badge
-    if android_note:
-        android["notification"] = android_note
-    message: dict[str, Any] = {
-        "token": m.recipient,
-        "notification": {"title": title, "body": m.body},
-        "data": data,
-        "android": android,
-        "apns": {"headers": apns_headers, "payload": {"aps": aps}},
+    expires: int | None = None
+    if push is not None and push.ttl_s:
+        expires = int(time.time() if now is None else now) + push.ttl_s
+    return build_message(
+        m.subject or "",
+        m.body,
+        push,
+        token=m.recipient,
+        # The key lets the app and the simulator recognise a retried message.
+        key=m.idempotency_key,
+        urgent=m.priority <= _URGENT_PRIORITY,
         # Delivery statistics per job in the Firebase console.
-        "fcm_options": {"analytics_label": _label(m.idempotency_key.split(".")[0])},
-    }
-    return message
+        analytics_label=_label(m.idempotency_key.split(".")[0]),
+        expires_at=expires,
+    )
