@@ -24,23 +24,14 @@ from sqlalchemy import BindParameter, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ums_pipelines.customers.validation import ChangeRow
+from ums_pipelines.customers.validation import OPTIONAL_COLUMNS, ChangeRow
 from ums_pipelines.store.models import Consent, Customer
 
 __all__ = ["ApplyResult", "apply_rows", "as_utc"]
 
 # Well under SQLite's bound-parameter limit and PostgreSQL's comfortable IN-list size.
 _CHUNK = 500
-_FIELDS = (
-    "name",
-    "phone",
-    "email",
-    "push_token",
-    "push_platform",
-    "preferred_channel",
-    "branch",
-    "deceased",
-)
+_FIELDS = OPTIONAL_COLUMNS  # the customer fields a change row may carry
 _CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 _CONSENTS: Table = Consent.__table__  # type: ignore[assignment]
 
