@@ -19,7 +19,6 @@ import httpx
 from sqlalchemy import func, select
 
 from ums_pipelines.demo_data import write_customer_file
-from ums_pipelines.demo_showcase import SHOWCASE_CUSTOMERS, write_showcase_customers
 from ums_pipelines.gateway_sim.records import TYPES_BY_CHANNEL
 from ums_pipelines.jobs import (
     ChannelVariant,
@@ -243,6 +242,9 @@ def ensure_customers(store: Store, settings: Settings, count: int) -> int:
 def ensure_showcase_customers(store: Store, settings: Settings) -> int:
     """Drop the showcase's few customers as a change file unless they are in the store
     (also into a store an older demo filled)."""
+    # Not at import: the showcase brings in Polars, which takes SIGINT from every CLI command.
+    from ums_pipelines.demo_showcase import SHOWCASE_CUSTOMERS, write_showcase_customers
+
     with store.session() as session:
         present = session.scalar(
             select(func.count()).where(Customer.customer_id.in_(SHOWCASE_CUSTOMERS))

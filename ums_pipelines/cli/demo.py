@@ -31,13 +31,6 @@ from ums_pipelines.demo import (
     register_demo_job,
     watch_progress,
 )
-from ums_pipelines.demo_showcase import (
-    SHOWCASE,
-    SHOWCASE_COUNTRIES,
-    run_showcase,
-    showcase_complete,
-    showcase_job_ids,
-)
 from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store import Store
 
@@ -120,6 +113,15 @@ def demo(
 ) -> None:
     """Run UMS end to end on the embedded defaults: customers, a bulk job on four channels,
     one real-time message of every channel and type, report."""
+    # Imported here, not with the CLI: the showcase brings in the dispatcher and Polars,
+    # whose runtime takes over SIGINT, and `ums gateway-sim` must still stop on Ctrl-C.
+    from ums_pipelines.demo_showcase import (
+        SHOWCASE,
+        SHOWCASE_COUNTRIES,
+        run_showcase,
+        showcase_complete,
+        showcase_job_ids,
+    )
     from ums_pipelines.gateway_sim import GatewaySimulator
     from ums_pipelines.resources import UmsResource
 

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import re
 import sqlite3
+import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -340,6 +341,14 @@ def test_demo_on_postgresql_reconciles(store_url: str, tmp_path: Path) -> None:
     assert "store    postgresql+psycopg://" in run.output
     assert_reconciled(run, store_url)
     assert not (tmp_path / "home" / "ums.db").exists()  # nothing went to the SQLite default
+
+
+def test_the_cli_loads_no_polars_before_a_command_needs_it() -> None:
+    """Polars' runtime takes SIGINT over: a CLI importing it at start (the demo's showcase
+    did) left `ums gateway-sim` deaf to Ctrl-C."""
+    code = "import sys, ums_pipelines.cli; print('polars' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"
 
 
 # --- the report page in a real browser -------------------------------------------------
