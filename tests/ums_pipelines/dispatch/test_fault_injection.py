@@ -60,11 +60,11 @@ def test_faults_end_terminal_and_reconcile_with_the_ledger(
         # The stall seen in the full suite (a push leg claimed and never sent until the
         # 240-s deadline) was a sender task killed by a PostgreSQL deadlock in
         # record_results; fixed in 2821718 (id order, retried deadlock victims, a failed
-        # round releases its rows). Since then 24 of 24 runs passed with --runxfail, and
-        # one run of 33 failed fast (8 s) without its output kept: still non-strict
+        # round releases its rows). Since then 26 of 26 runs passed with --runxfail, and
+        # one run of 34 failed fast (8 s) without its output kept: still non-strict
         # until that one is understood. A pass shows as XPASS.
         request.applymarker(
-            pytest.mark.xfail(reason="one fast failure in 33 PostgreSQL runs, not yet explained")
+            pytest.mark.xfail(reason="one fast failure in 34 PostgreSQL runs, not yet explained")
         )
     bank.add_mixed(N)
     with GatewaySimulator(FAULTS) as sim:
