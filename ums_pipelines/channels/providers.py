@@ -193,7 +193,9 @@ class FcmAdapter:
         self.in_flight = asyncio.Semaphore(in_flight)
 
     async def _one(self, m: Claimed) -> SendOutcome:
-        body = json.dumps({"message": fcm_message(m)}, ensure_ascii=False).encode()
+        # Compact, as the push size check counts it (checks.push._dumps).
+        message = {"message": fcm_message(m)}
+        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {
             "Authorization": f"Bearer {self.token}",
             "Idempotency-Key": m.idempotency_key,

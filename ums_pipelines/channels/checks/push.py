@@ -21,7 +21,8 @@ _LONGEST: dict[str, Any] = {"analytics_label": "l" * 50, "expires_at": 9_999_999
 
 
 def _dumps(value: dict[str, Any]) -> bytes:
-    # Compact UTF-8, as httpx and the APNs adapter encode it: Hangul 3 bytes, not \\uXXXX.
+    # Compact UTF-8, as httpx and the APNs adapter encode it: a Hangul syllable is 3 bytes,
+    # not a six-character escape.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
