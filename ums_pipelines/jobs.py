@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ums_pipelines import audit
 from ums_pipelines.channels.payload import CHANNELS, Payload
 from ums_pipelines.channels.rendering import templated_strings
+from ums_pipelines.content.spec import VariableSpec, specs_from
 from ums_pipelines.lanes import Lane, Purpose
 from ums_pipelines.store.engine import utcnow
 from ums_pipelines.store.models import Job, SenderNumber, Template, TemplateVersion
@@ -73,21 +74,31 @@ def register_template(
     code: str,
     name: str,
     purpose: Purpose,
-    variables: Sequence[str],
+    variables: Sequence[str | VariableSpec],
     variants: Sequence[ChannelVariant],
     actor: str,
 ) -> tuple[Template, int]:
-    """Add a template, or a new version when the content changed; identical content is a no-op."""
+    """Add a template, or a new version when the content changed; identical content is a no-op.
+
+    ``variables`` is the schema: names of the first templates' fields, or specs.
+    """
+    stored = [v if isinstance(v, str) else v.to_json() for v in variables]
+    try:
+        declared = [s.name for s in specs_from(stored)]
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise JobError(str(exc)) from None
+    if len(set(declared)) != len(declared):
+        raise JobError("variables: a variable is declared twice")
     for v in variants:
         if v.channel not in CHANNELS:
             raise JobError(f"variants[{v.channel}].channel: unknown channel")
         for field in ("body", "subject", "html_body"):
             source = getattr(v, field)
             if source:
-                check_template(f"variants[{v.channel}].{field}", source, variables)
+                check_template(f"variants[{v.channel}].{field}", source, declared)
         if v.payload is not None:
             for path, source in templated_strings(v.payload):
-                check_template(f"variants[{v.channel}].payload.{path}", source, variables)
+                check_template(f"variants[{v.channel}].payload.{path}", source, declared)
     template = session.scalars(select(Template).where(Template.code == code)).first()
     if template is None:
         template = Template(code=code, name=name, purpose=purpose.value, created_at=utcnow())
@@ -98,7 +109,15 @@ def register_template(
     )
     if latest is not None:
         current = template_variants(session, template.id, latest)
-        if current == {v.channel: v for v in variants}:
+        same_schema = (
+            session.scalars(
+                select(TemplateVersion.variables).where(
+                    TemplateVersion.template_id == template.id, TemplateVersion.version == latest
+                )
+            ).first()
+            == stored
+        )
+        if same_schema and current == {v.channel: v for v in variants}:
             return template, latest
     version = (latest or 0) + 1
     for v in variants:
@@ -110,7 +129,7 @@ def register_template(
                 subject=v.subject,
                 body=v.body,
                 html_body=v.html_body,
-                variables=list(variables),
+                variables=stored,
                 provider_template_code=v.provider_template_code,
                 payload=v.payload.to_json() if v.payload is not None else None,
                 status="approved",

@@ -1,8 +1,13 @@
-"""Sandboxed rendering of message templates over whitelisted variables only."""
+"""Sandboxed rendering of message templates over whitelisted variables only.
+
+The whitelist is the content item's declared variable schema (``content/spec.py``): a
+template may use only declared variables, a declaration may read only the fields its
+kind allows, and the renderer is given exactly the declared values.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -10,12 +15,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2 import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 
-__all__ = ["ALLOWED_VARIABLES", "TemplateError", "check_template", "render"]
-
-# Customer and job fields a template may use; anything else is refused at registration.
-ALLOWED_VARIABLES = frozenset(
-    {"name", "branch", "customer_id", "job_name", "sender_number", "department", "today"}
-)
+__all__ = ["TemplateError", "check_template", "render"]
 
 _env = SandboxedEnvironment(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
@@ -26,8 +26,8 @@ class TemplateError(ValueError):
     """A template that cannot be registered or rendered; the message names the field."""
 
 
-def check_template(field: str, source: str, declared: Sequence[str]) -> set[str]:
-    """Parse once at registration: syntax, and every variable declared and whitelisted."""
+def check_template(field: str, source: str, declared: Collection[str]) -> set[str]:
+    """Parse once at registration: syntax, and every variable declared."""
     try:
         used = meta.find_undeclared_variables(_env.parse(source))
     except TemplateSyntaxError as exc:
@@ -35,9 +35,6 @@ def check_template(field: str, source: str, declared: Sequence[str]) -> set[str]
     unknown = used - set(declared)
     if unknown:
         raise TemplateError(f"{field}: variables not declared: {', '.join(sorted(unknown))}")
-    forbidden = used - ALLOWED_VARIABLES
-    if forbidden:
-        raise TemplateError(f"{field}: variables not allowed: {', '.join(sorted(forbidden))}")
     return set(used)
 
 
@@ -47,9 +44,9 @@ def _compiled(source: str) -> Template:
 
 
 def render(field: str, source: str, variables: Mapping[str, Any]) -> str:
-    allowed = {k: v for k, v in variables.items() if k in ALLOWED_VARIABLES}
+    """``variables`` are the declared ones only (the caller builds them from the schema)."""
     try:
-        return _compiled(source).render(allowed).strip()
+        return _compiled(source).render(variables).strip()
     except JinjaError as exc:
         # Undefined variables, and the sandbox's SecurityError (unsafe attribute access).
         raise TemplateError(f"{field}: {exc.message}") from None

@@ -124,7 +124,7 @@ def test_removing_a_channel_is_a_new_version(store: Store) -> None:
 INVALID_TEMPLATES: list[tuple[list[ChannelVariant], list[str], str]] = [
     ([ChannelVariant("fax", "x")], ["name"], r"variants\[fax\]\.channel"),
     ([ChannelVariant("sms", "{{ branch }}")], ["name"], r"variants\[sms\]\.body.*branch"),
-    ([ChannelVariant("sms", "x", "{{ rrn }}")], ["rrn"], r"variants\[sms\]\.subject.*rrn"),
+    ([ChannelVariant("sms", "x", "{{ rrn }}")], ["rrn"], r"variables\[0\]: .rrn. is not a known"),
     (
         [ChannelVariant("email", "x", "s", "{{ name ")],
         ["name"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ums_pipelines.templates import ALLOWED_VARIABLES, TemplateError, check_template, render
+from ums_pipelines.templates import TemplateError, check_template, render
 
 VALUES = {"name": "김민수", "branch": "강남지점", "today": "2024-05-01"}
 
@@ -12,12 +12,6 @@ VALUES = {"name": "김민수", "branch": "강남지점", "today": "2024-05-01"}
 def test_render_substitutes_and_strips() -> None:
     out = render("body", "  {{ name }}님, {{ branch }} ({{ today }})\n", VALUES)
     assert out == "김민수님, 강남지점 (2024-05-01)"
-
-
-def test_render_ignores_variables_outside_the_whitelist() -> None:
-    # A caller passing more than it should still cannot leak it into a message.
-    with pytest.raises(TemplateError, match="rrn"):
-        render("body", "{{ rrn }}", {**VALUES, "rrn": "900101-1234567"})
 
 
 def test_unknown_variable_at_render_names_field_and_variable() -> None:
@@ -66,12 +60,6 @@ def test_check_template_returns_variables_used() -> None:
 def test_check_template_refuses_undeclared_variables() -> None:
     with pytest.raises(TemplateError, match=r"body: variables not declared: branch, today"):
         check_template("body", "{{ today }} {{ name }} {{ branch }}", ["name"])
-
-
-def test_check_template_refuses_declared_but_not_whitelisted_variables() -> None:
-    with pytest.raises(TemplateError, match=r"variables not allowed: account_no"):
-        check_template("body", "{{ account_no }}", ["account_no"])
-    assert "account_no" not in ALLOWED_VARIABLES
 
 
 def test_check_template_syntax_error_names_field_and_line() -> None:

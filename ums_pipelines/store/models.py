@@ -128,6 +128,18 @@ class Template(Base):
     name: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str] = mapped_column(String(16))  # informational | advertising | auth
     created_at: Mapped[datetime] = mapped_column(UtcTime)
+    # Content-bank attributes of the item (a template is a content item with a variant
+    # per channel): what it is, who owns it, where it may be used, and until when.
+    content_type: Mapped[str | None] = mapped_column(String(32))
+    department: Mapped[str | None] = mapped_column(String(64))
+    service_code: Mapped[str | None] = mapped_column(String(32))
+    tags: Mapped[list[Any] | None] = mapped_column(JSON)
+    valid_from: Mapped[datetime | None] = mapped_column(UtcTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    # External approvals: the compliance review number, Kakao/RCS template approvals, ...
+    approval_ids: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    retired_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcTime)
 
 
 class TemplateVersion(Base):
@@ -143,10 +155,15 @@ class TemplateVersion(Base):
     html_body: Mapped[str | None] = mapped_column(Text)
     # Channel parts beyond text: buttons, images, attachments, RCS/Kakao message types.
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The declared variables: names (the first templates) or VariableSpec objects
+    # (content/spec.py); the same on every channel row of one version.
     variables: Mapped[list[Any]] = mapped_column(JSON)
     provider_template_code: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # draft | approved | retired
     created_at: Mapped[datetime] = mapped_column(UtcTime)
+    # An approved version is immutable: a change is a new version.
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None] = mapped_column(UtcTime)
 
 
 class SenderNumber(Base):
@@ -182,6 +199,9 @@ class Job(Base):
     stop_reason: Mapped[str | None] = mapped_column(Text)
     target_count: Mapped[int | None] = mapped_column(Integer)
     suppressed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Values of the content's job fields (e.g. an event date, an occasion), set at
+    # registration and the same for every recipient.
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcTime)
     updated_at: Mapped[datetime] = mapped_column(UtcTime)
 

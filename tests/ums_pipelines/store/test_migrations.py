@@ -33,7 +33,7 @@ def test_migrations_match_the_models(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from ums_pipelines.store import contact, sendplane  # noqa: F401 - register their tables
+    from ums_pipelines.store import contact, content, sendplane  # noqa: F401 - register tables
 
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": False})
