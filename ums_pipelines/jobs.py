@@ -16,18 +16,23 @@ from ums_pipelines.channels.payload import CHANNELS, Payload
 from ums_pipelines.channels.rendering import templated_strings
 from ums_pipelines.content.spec import VariableSpec, specs_from
 from ums_pipelines.lanes import Lane, Purpose
-from ums_pipelines.store.engine import utcnow
+from ums_pipelines.store.engine import as_utc, utcnow
 from ums_pipelines.store.models import Job, SenderNumber, Template, TemplateVersion
 from ums_pipelines.templates import check_template
 
 __all__ = [
     "ChannelVariant",
+    "CheckedContent",
     "JobError",
     "SendPlan",
+    "approved_version",
+    "check_content",
     "register_job",
     "register_sender_number",
     "register_template",
+    "same_content",
     "template_variants",
+    "version_rows",
 ]
 
 _SENDER = re.compile(r"^(\d{8,11}|1\d{3}\d{4})$")
@@ -68,6 +73,85 @@ def register_sender_number(session: Session, number: str, label: str, actor: str
     return row
 
 
+@dataclass(frozen=True)
+class CheckedContent:
+    """Content that passed the registration checks: the schema as stored and parsed,
+    and the variants by channel."""
+
+    stored: list[Any]
+    specs: list[VariableSpec]
+    variants: dict[str, ChannelVariant]
+
+
+def check_content(
+    variables: Sequence[str | VariableSpec], variants: Sequence[ChannelVariant]
+) -> CheckedContent:
+    """The checks every way of registering content goes through: a valid schema, known
+    channels once each, and every templated string parsing with declared variables only."""
+    stored = [v if isinstance(v, str) else v.to_json() for v in variables]
+    try:
+        specs = specs_from(stored)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise JobError(str(exc)) from None
+    declared = [s.name for s in specs]
+    if len(set(declared)) != len(declared):
+        raise JobError("variables: a variable is declared twice")
+    by_channel: dict[str, ChannelVariant] = {}
+    for v in variants:
+        if v.channel not in CHANNELS:
+            raise JobError(f"variants[{v.channel}].channel: unknown channel")
+        if v.channel in by_channel:
+            raise JobError(f"variants[{v.channel}].channel: the channel has two variants")
+        by_channel[v.channel] = v
+        for field in ("body", "subject", "html_body"):
+            source = getattr(v, field)
+            if source:
+                check_template(f"variants[{v.channel}].{field}", source, declared)
+        if v.payload is not None:
+            for path, source in templated_strings(v.payload):
+                check_template(f"variants[{v.channel}].payload.{path}", source, declared)
+    return CheckedContent(stored, specs, by_channel)
+
+
+def same_content(session: Session, template_id: int, version: int, content: CheckedContent) -> bool:
+    """Whether a stored version holds this content; a schema declared by legacy names
+    equals the same schema spelled out as specs."""
+    stored = session.scalars(
+        select(TemplateVersion.variables).where(
+            TemplateVersion.template_id == template_id, TemplateVersion.version == version
+        )
+    ).first()
+    if stored is None or specs_from(stored) != content.specs:
+        return False
+    return template_variants(session, template_id, version) == content.variants
+
+
+def version_rows(
+    template_id: int, version: int, content: CheckedContent, status: str, actor: str
+) -> list[TemplateVersion]:
+    """The rows of one version, one per channel; an approved one names who approved it."""
+    now = utcnow()
+    approved = status == "approved"
+    return [
+        TemplateVersion(
+            template_id=template_id,
+            version=version,
+            channel=v.channel,
+            subject=v.subject,
+            body=v.body,
+            html_body=v.html_body,
+            variables=content.stored,
+            provider_template_code=v.provider_template_code,
+            payload=v.payload.to_json() if v.payload is not None else None,
+            status=status,
+            created_at=now,
+            approved_by=actor if approved else None,
+            approved_at=now if approved else None,
+        )
+        for v in content.variants.values()
+    ]
+
+
 def register_template(
     session: Session,
     *,
@@ -82,23 +166,7 @@ def register_template(
 
     ``variables`` is the schema: names of the first templates' fields, or specs.
     """
-    stored = [v if isinstance(v, str) else v.to_json() for v in variables]
-    try:
-        declared = [s.name for s in specs_from(stored)]
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        raise JobError(str(exc)) from None
-    if len(set(declared)) != len(declared):
-        raise JobError("variables: a variable is declared twice")
-    for v in variants:
-        if v.channel not in CHANNELS:
-            raise JobError(f"variants[{v.channel}].channel: unknown channel")
-        for field in ("body", "subject", "html_body"):
-            source = getattr(v, field)
-            if source:
-                check_template(f"variants[{v.channel}].{field}", source, declared)
-        if v.payload is not None:
-            for path, source in templated_strings(v.payload):
-                check_template(f"variants[{v.channel}].payload.{path}", source, declared)
+    content = check_content(variables, variants)
     template = session.scalars(select(Template).where(Template.code == code)).first()
     if template is None:
         template = Template(code=code, name=name, purpose=purpose.value, created_at=utcnow())
@@ -107,37 +175,21 @@ def register_template(
     latest = session.scalar(
         select(func.max(TemplateVersion.version)).where(TemplateVersion.template_id == template.id)
     )
-    if latest is not None:
-        current = template_variants(session, template.id, latest)
-        same_schema = (
-            session.scalars(
-                select(TemplateVersion.variables).where(
-                    TemplateVersion.template_id == template.id, TemplateVersion.version == latest
-                )
-            ).first()
-            == stored
-        )
-        if same_schema and current == {v.channel: v for v in variants}:
-            return template, latest
+    if latest is not None and same_content(session, template.id, latest, content):
+        return template, latest
     version = (latest or 0) + 1
-    for v in variants:
-        session.add(
-            TemplateVersion(
-                template_id=template.id,
-                version=version,
-                channel=v.channel,
-                subject=v.subject,
-                body=v.body,
-                html_body=v.html_body,
-                variables=stored,
-                provider_template_code=v.provider_template_code,
-                payload=v.payload.to_json() if v.payload is not None else None,
-                status="approved",
-                created_at=utcnow(),
-            )
-        )
+    session.add_all(version_rows(template.id, version, content, "approved", actor))
     audit.record(session, actor, "template.version_added", "template", code, version=version)
     return template, version
+
+
+def approved_version(session: Session, template_id: int) -> int | None:
+    """The newest approved version: what a new job sends (a draft never goes out)."""
+    return session.scalar(
+        select(func.max(TemplateVersion.version)).where(
+            TemplateVersion.template_id == template_id, TemplateVersion.status == "approved"
+        )
+    )
 
 
 def template_variants(
@@ -192,6 +244,22 @@ class SendPlan:
             raise JobError(f"plan.leg_timeout_s: {self.leg_timeout_s} must be above 0")
 
 
+def _valid_until(template: Template, plan: SendPlan, now: datetime) -> datetime | None:
+    """The job stops at the earlier of its plan's and its content item's end of validity;
+    an item no longer valid, or not yet valid before the job's window ends, is refused."""
+    until = as_utc(template.valid_until) if template.valid_until is not None else None
+    if until is not None and until <= now:
+        raise JobError(f"template_code: {template.code!r} was valid until {until.isoformat()}")
+    since = as_utc(template.valid_from) if template.valid_from is not None else None
+    if since is not None and plan.must_end_by is not None and plan.must_end_by <= since:
+        raise JobError(
+            f"plan.must_end_by: the window ends before {template.code!r} is valid"
+            f" (from {since.isoformat()})"
+        )
+    ends = [t for t in (plan.content_valid_until, until) if t is not None]
+    return min(ends) if ends else None
+
+
 def register_job(
     session: Session,
     *,
@@ -216,10 +284,13 @@ def register_job(
     template = session.scalars(select(Template).where(Template.code == template_code)).first()
     if template is None:
         raise JobError(f"template_code: no template {template_code!r}")
-    version = session.scalar(
-        select(func.max(TemplateVersion.version)).where(TemplateVersion.template_id == template.id)
-    )
-    assert version is not None
+    if template.retired_at is not None:
+        raise JobError(f"template_code: {template_code!r} is retired")
+    now = utcnow()
+    content_valid_until = _valid_until(template, plan, now)
+    version = approved_version(session, template.id)
+    if version is None:
+        raise JobError(f"template_code: {template_code!r} has no approved version")
     variants = template_variants(session, template.id, version)
     for preferred, chain in routes.items():
         if not chain:
@@ -230,7 +301,6 @@ def register_job(
     sender = session.get(SenderNumber, re.sub(r"\D", "", sender_number))
     if sender is None or not sender.active:
         raise JobError(f"sender_number: {sender_number} is not a registered, active sender number")
-    now = utcnow()
     routes_json: dict[str, Any] = {k: list(v) for k, v in routes.items()}
     job = Job(
         job_id=job_id,
@@ -247,7 +317,7 @@ def register_job(
         expires_at=plan.must_end_by,
         chunk_size=plan.chunk_size,
         pace_per_s=plan.pace_per_s,
-        content_valid_until=plan.content_valid_until,
+        content_valid_until=content_valid_until,
         leg_timeout_s=plan.leg_timeout_s,
         created_at=now,
         updated_at=now,
