@@ -58,6 +58,25 @@ class Settings(BaseSettings):
         " table (e.g. 수신거부 -> opt_out).",
     )
 
+    shortlink_base_url: str = Field(
+        default="http://127.0.0.1:8950/",
+        description="Base of every short link as written into a message's text (keep it"
+        " short: it counts against the SMS bytes); the redirect service answers there.",
+    )
+    shortlink_ttl_days: int = Field(
+        default=90, gt=0, description="A short link redirects for this many days after it is made."
+    )
+    feedback_url: str = Field(
+        default="http://127.0.0.1:8950/feedback",
+        description="The bank's customer feedback page, the target of a feedback link.",
+    )
+    shortlink_host: str = Field(
+        default="127.0.0.1", description="Address the redirect service binds to."
+    )
+    shortlink_port: int = Field(
+        default=8950, ge=1, le=65535, description="Port the redirect service listens on."
+    )
+
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()
