@@ -4,13 +4,12 @@ The whitelist is the content item's declared variable schema (``content/spec.py`
 template may use only declared variables, a declaration may read only the fields its
 kind allows, and the renderer is given exactly the declared values.
 
-Template injection is closed in two layers. At registration the parsed template must
-use only a small language (text, variables, whitelisted filters and tests, ``if``,
-comparisons, boolean logic, constants, ``~``, number arithmetic, slicing): no
-attribute or item access by name, no calls, loops, macros, ``set``, imports, includes
-or blocks. At render the same check guards the compiled cache, and the environment
-itself holds only those filters, no globals, refuses attribute access and calls, bounds
-``*``/``**``/``%``, and caps the output: a bypass of one layer still meets the other.
+Injection is closed twice. A template may use only a small language (text, variables,
+whitelisted filters and tests, ``if``, comparisons, boolean logic, constants, ``~``,
+number arithmetic, slicing): no attribute or item access by name, calls, loops, macros,
+``set``, imports, includes or blocks; checked at registration and before compiling. The
+environment itself has only those filters, no globals, refuses attributes and calls,
+bounds ``*``/``**``/``%`` and caps the output: a bypass of one layer meets the other.
 """
 
 from __future__ import annotations
@@ -69,8 +68,9 @@ def _won(value: Any) -> str:
         amount = Decimal(text)
     except InvalidOperation:
         raise ValueError("won: the value is not a number") from None
-    # A huge exponent would print a million digits; no amount has 19 of them.
-    if not amount.is_finite() or abs(amount) >= Decimal(10) ** 18:
+    # A huge exponent would print a million digits; no amount has 19 of them. (adjusted()
+    # reads the exponent without arithmetic, which would raise decimal.Overflow.)
+    if not amount.is_finite() or amount.adjusted() >= 18:
         raise ValueError("won: the amount is out of range")
     if amount == amount.to_integral_value():
         return f"{int(amount):,}"
@@ -147,13 +147,14 @@ _STATEMENT_NAMES: dict[type[nodes.Node], str] = {
     nodes.Block: "{% block %}",
     nodes.ExprStmt: "{% do %}",
     **dict.fromkeys((nodes.Continue, nodes.Break), "loop control"),
-    nodes.ScopedEvalContextModifier: "{% autoescape %}",
+    nodes.Scope: "{% autoescape %}",  # the parser wraps autoescape blocks in a Scope
 }
 _ARITHMETIC = (nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv)
 
 
 def _refuse(node: nodes.Node, what: str) -> _Refused:
-    return _Refused(f"unsafe template construct: {what} (line {node.lineno})")
+    line = f" (line {node.lineno})" if node.lineno else ""
+    return _Refused(f"unsafe template construct: {what}{line}")
 
 
 def _is_int(node: nodes.Node | None) -> bool:
@@ -277,11 +278,8 @@ def check_template(field: str, source: str, declared: Collection[str]) -> set[st
 
 
 def render(field: str, source: str, variables: Mapping[str, Any]) -> str:
-    """``variables`` are the declared ones only (the caller builds them from the schema).
-
-    Raises only ``TemplateError``: compose turns it into a failed row for this customer;
-    any other exception would abort the whole job's enqueue.
-    """
+    """``variables``: the declared ones only. Raises only ``TemplateError``, which compose
+    makes a failed row for this customer; anything else would abort the job's enqueue."""
     template = _template(field, source).template
     assert template is not None  # _template raised for a refused source
     try:
