@@ -1,0 +1,167 @@
+"""Done-when 3 of the content bank: a short link clicked in headless Chromium follows
+the redirect, and the click is in the response data for that customer and message.
+
+Real servers on loopback (the redirect service and a landing page, each uvicorn in a
+thread), a real outbox row from the bank fixture, and a page whose script clicks the
+link, opened by Chromium with ``--dump-dom``: the DOM it prints is the page it ended on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from ums_pipelines.dispatch.outbox import enqueue_job
+from ums_pipelines.shortlinks.server import create_app
+from ums_pipelines.shortlinks.store import insert_links, link_row, responses, short_url
+from ums_pipelines.store import utcnow
+
+pytestmark = [
+    pytest.mark.browser,
+    # The browser's path is under test; both store backends are covered in test_store.py.
+    pytest.mark.parametrize("store_url", ["sqlite"], indirect=True),
+]
+
+LANDING = "<!doctype html><html><body><h1 id='landing'>landing ok</h1></body></html>"
+
+
+def _chromium() -> str:
+    found = next(
+        (c for c in ("/usr/bin/chromium", shutil.which("chromium")) if c and os.path.exists(c)),
+        None,
+    )
+    if found is None:
+        reason = "headless Chromium not installed (/usr/bin/chromium or chromium on PATH)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: it is required in CI")
+        pytest.skip(reason)
+    return found
+
+
+def _dump_dom(tmp_path: Path, url: str) -> str:
+    cmd = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--no-proxy-server",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        # Virtual time waits for pending loads, so the redirect and the landing page
+        # load before the DOM is dumped.
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        url,
+    ]
+    # The timeout only stops a hung browser from hanging the suite; nothing is timed.
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@contextmanager
+def _serving(app: Starlette) -> Iterator[str]:
+    """``app`` on a free loopback port in a thread; yields its base URL."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        # The deadline only stops a broken start from hanging the suite.
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive(), "the server stopped during start-up"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+class _Landing:
+    """The bank's page a link leads to; it notes the user agents that reached it."""
+
+    def __init__(self) -> None:
+        self.agents: list[str] = []
+
+    async def page(self, request: Request) -> Response:
+        self.agents.append(request.headers.get("user-agent", ""))
+        return HTMLResponse(LANDING)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/autumn-event", self.page, methods=["GET"])])
+
+
+def test_a_click_in_chromium_is_followed_and_recorded(bank: Any, tmp_path: Path) -> None:
+    _chromium()  # skip (or fail in CI) before doing any work
+    bank.add_customer("C42", preferred="sms", phone="01077778888")
+    bank.add_customer("C43", preferred="sms", phone="01077779999")
+    job_id = bank.targeted(routes={"default": ["sms"]})
+    enqueue_job(bank.store, bank.settings, job_id)
+    message = next(m for m in bank.messages(job_id) if m.customer_id == "C42")
+    landing = _Landing()
+    with _serving(landing.app()) as landing_base, _serving(create_app(bank.store)) as link_base:
+        now = utcnow()
+        row = link_row(
+            message_key=message.idempotency_key,
+            position=0,
+            kind="link",
+            job_id=job_id,
+            customer_id="C42",
+            target_url=f"{landing_base}/autumn-event?from=sms",
+            now=now,
+            expires_at=now + timedelta(days=bank.settings.shortlink_ttl_days),
+        )
+        with bank.store.session() as session:
+            insert_links(session, [row])
+        link = short_url(link_base, row["code"])
+        page = tmp_path / "message.html"
+        page.write_text(
+            "<!doctype html><html><body><p id='message'>the message</p>"
+            f'<a id="l" href="{link}">혜택 보기</a>'
+            "<script>window.onload = () => document.getElementById('l').click();</script>"
+            "</body></html>",
+            encoding="utf-8",
+        )
+        dom = _dump_dom(tmp_path, page.as_uri())
+    assert "landing ok" in dom and "the message" not in dom
+    assert len(landing.agents) == 1
+    with bank.store.reading() as session:
+        [click] = responses(session, customer_id="C42")
+        assert responses(session, customer_id="C43") == []
+    assert (click.customer_id, click.job_id, click.message_key) == (
+        "C42",
+        job_id,
+        message.idempotency_key,
+    )
+    assert (click.message_id, click.channel, click.message_type, click.leg) == (
+        message.id,
+        "sms",
+        message.message_type,
+        0,
+    )
+    assert click.kind == "link" and click.target_url.endswith("/autumn-event?from=sms")
+    assert click.user_agent is not None and "Chrome/" in click.user_agent
+    assert click.user_agent == landing.agents[0]  # the browser that followed the redirect
