@@ -61,7 +61,8 @@ def serve(
             " Ctrl-C stops it"
         )
         # No access log: each line would pair a customer's link code with a client IP.
-        uvicorn.run(create_app(store), host=host, port=port, access_log=False, log_level="warning")
+        app = create_app(store, content_dir=settings.content_dir)
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
     finally:
         store.dispose()
 

@@ -5,6 +5,8 @@ scanners fetch a link's headers to build a preview, and that is not the customer
 malformed, unknown or expired code, and any other path, gets the same small 404 page;
 an unexpected failure a plain 500 page. Neither ever shows a trace, and the log names
 only the exception's type: a database error's text can carry the values it was given.
+``/feedback`` is the thank-you page a feedback link leads to by default, ``/i/{ref}``
+the campaign images rendered messages link to on this host (``LinkSettings.image_base``).
 
 Store work is blocking, so it runs in Starlette's thread pool with a session of its
 own per request. Codes are looked up in a read-only session first, so a bot trying
@@ -15,8 +17,10 @@ urgent work, ahead of a bulk job's splits (``store.engine.urgent``).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from starlette.applications import Starlette
@@ -26,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ums_pipelines.channels.content import ContentError, ContentStore
 from ums_pipelines.shortlinks.codes import is_code
 from ums_pipelines.shortlinks.store import record_click, resolve
 from ums_pipelines.store.content import ShortLink
@@ -160,6 +165,38 @@ class _Redirects:
             session.execute(select(ShortLink.code).limit(1))
 
 
+# Content-addressed campaign images only: attachments share the content store and may
+# be a customer's own documents, so nothing but these extensions is ever served.
+_IMAGE_REF = re.compile(r"[0-9a-f]{64}\.(jpg|png|gif|bmp)")
+_IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp"}
+
+
+class _Images:
+    """``/i/{ref}``: the images a rendered message links to (``LinkSettings.image_base``)."""
+
+    def __init__(self, content_dir: Path) -> None:
+        self.content = ContentStore(content_dir)
+
+    async def get(self, request: Request) -> Response:
+        ref = request.path_params["ref"]
+        match = _IMAGE_REF.fullmatch(ref)
+        if match is None:
+            return not_found()
+        data = await run_in_threadpool(self._read, ref)
+        if data is None:
+            return not_found()
+        # Named by the hash of its bytes: the same address never changes content.
+        headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+        headers["X-Content-Type-Options"] = "nosniff"
+        return Response(data, media_type=_IMAGE_TYPES[match.group(1)], headers=headers)
+
+    def _read(self, ref: str) -> bytes | None:
+        try:
+            return self.content.get(ref)
+        except ContentError:
+            return None
+
+
 async def _feedback(request: Request) -> Response:
     return _page(FEEDBACK_PAGE, 200)
 
@@ -179,10 +216,19 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return server_error()
 
 
-def create_app(store: Store, clock: Callable[[], datetime] = utcnow) -> Starlette:
-    """The redirect service over ``store``; ``clock`` (aware UTC) decides expiry."""
+def create_app(
+    store: Store,
+    clock: Callable[[], datetime] = utcnow,
+    content_dir: Path | None = None,
+) -> Starlette:
+    """The redirect service over ``store``; ``clock`` (aware UTC) decides expiry. With
+    ``content_dir`` (``Settings.content_dir``) it also serves the messages' images."""
     redirects = _Redirects(store, clock)
-    routes = [
+    routes = []
+    if content_dir is not None:
+        images = _Images(content_dir)
+        routes.append(Route("/i/{ref}", _guarded("image", images.get), methods=["GET", "HEAD"]))
+    routes += [
         Route("/healthz", _guarded("health", redirects.health), methods=["GET"]),
         Route("/feedback", _guarded("feedback", _feedback), methods=["GET"]),
         Route("/{code}", _guarded("redirect", redirects.follow), methods=["GET", "HEAD"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import warnings
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from ums_pipelines.channels.content import ContentStore
 from ums_pipelines.shortlinks.server import create_app
 from ums_pipelines.shortlinks.store import insert_links, link_row
 from ums_pipelines.store import Store, utcnow
@@ -199,3 +201,41 @@ def test_a_failure_never_logs_what_it_carried(
     logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
     assert logged == "short-link redirect failed: RuntimeError"
     assert "010-1234-5678" not in response.text and "김민수" not in response.text
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 4), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_images_of_the_content_store_are_served_and_nothing_else(
+    store: Store, tmp_path: Path
+) -> None:
+    content = ContentStore(tmp_path / "content")
+    png = _png()
+    image = content.put_image(png)
+    letter = content.put_attachment(b"%PDF-1.4 statement", "statement.pdf")
+    app = create_app(store, content_dir=tmp_path / "content")
+    with TestClient(app, follow_redirects=False) as client:
+        got = client.get(f"/i/{image.ref}")
+        assert (got.status_code, got.headers["content-type"], got.content) == (
+            200,
+            "image/png",
+            png,
+        )
+        assert "immutable" in got.headers["cache-control"]
+        assert client.head(f"/i/{image.ref}").status_code == 200
+        # An attachment may be a customer's document: never served, even by its ref.
+        assert_not_found_page(client.get(f"/i/{letter.ref}"))
+        assert_not_found_page(client.get(f"/i/{'0' * 64}.png"))
+        assert_not_found_page(client.get("/i/../../ums.db"))
+        assert_not_found_page(client.get(f"/i/{image.ref.upper()}"))
+    # A file changed under its name is not served as the image.
+    (tmp_path / "content" / image.ref[:2] / image.ref).write_bytes(png + b"x")
+    with TestClient(app) as client:
+        assert_not_found_page(client.get(f"/i/{image.ref}"))
+    assert clicks(store) == []
