@@ -151,8 +151,13 @@ class _Redirects:
             link = resolve(session, code, now)
             target = None if link is None else link.target_url
         if target is not None and record:
-            with urgent(), self.store.session() as session:
-                record_click(session, code, agent, now)
+            try:
+                with urgent(), self.store.session() as session:
+                    record_click(session, code, agent, now)
+            except Exception as exc:
+                # The customer still gets where the bank sent them: a lost click costs
+                # one response row, an error page costs the customer's trust.
+                log.error("short-link click not recorded: %s", type(exc).__name__)
         return target
 
     async def health(self, request: Request) -> Response:

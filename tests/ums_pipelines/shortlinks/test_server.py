@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 with warnings.catch_warnings():
     # Starlette now prefers the httpx2 package; httpx is what this project depends on.
@@ -62,8 +62,8 @@ def client(store: Store) -> Iterator[TestClient]:
 def assert_not_found_page(response: Any) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
-    for text in NOT_FOUND:
-        assert text in response.text
+    for words in NOT_FOUND:
+        assert words in response.text
     for mark in TRACE_MARKS:
         assert mark not in response.text
 
@@ -239,3 +239,21 @@ def test_images_of_the_content_store_are_served_and_nothing_else(
     with TestClient(app) as client:
         assert_not_found_page(client.get(f"/i/{image.ref}"))
     assert clicks(store) == []
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_click_that_cannot_be_written_still_redirects(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = make_link(store, "job-1.w")
+    with store.session() as session:
+        session.execute(text("DROP TABLE link_clicks"))
+    with (
+        TestClient(create_app(store), follow_redirects=False) as client,
+        caplog.at_level(logging.ERROR, logger="ums_pipelines.shortlinks.server"),
+    ):
+        response = client.get(f"/{code}")
+    assert (response.status_code, response.headers["location"]) == (302, TARGET)
+    assert [r.getMessage() for r in caplog.records] == [
+        "short-link click not recorded: OperationalError"
+    ]
