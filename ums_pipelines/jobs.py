@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ums_pipelines import audit
 from ums_pipelines.channels.payload import CHANNELS, Payload
 from ums_pipelines.channels.rendering import templated_strings
-from ums_pipelines.content.spec import VariableSpec, specs_from
+from ums_pipelines.content.spec import JOB_FIELDS, VariableKind, VariableSpec, specs_from
 from ums_pipelines.lanes import Lane, Purpose
 from ums_pipelines.store.engine import as_utc, utcnow
 from ums_pipelines.store.models import Job, SenderNumber, Template, TemplateVersion
@@ -228,6 +228,8 @@ class SendPlan:
     pace_per_s: float | None = None
     content_valid_until: datetime | None = None
     leg_timeout_s: int | None = None
+    # Every URL of every content area becomes a per-recipient short link.
+    shorten_urls: bool = False
 
     def check(self) -> None:
         for name in ("not_before", "must_end_by", "content_valid_until"):
@@ -260,6 +262,32 @@ def _valid_until(template: Template, plan: SendPlan, now: datetime) -> datetime 
     return min(ends) if ends else None
 
 
+def _job_params(
+    session: Session, template_id: int, version: int, given: Mapping[str, str | int | float]
+) -> dict[str, str]:
+    """The job's values for its content's job variables: each declared one present
+    (or defaulted), nothing undeclared (a typo would otherwise render as a default)."""
+    stored = session.scalars(
+        select(TemplateVersion.variables).where(
+            TemplateVersion.template_id == template_id, TemplateVersion.version == version
+        )
+    ).first()
+    wanted = {
+        s.source_field: s
+        for s in specs_from(stored or [])
+        if s.kind is VariableKind.JOB and s.source_field not in JOB_FIELDS
+    }
+    for key, value in given.items():
+        if key not in wanted and key != "occasion":
+            raise JobError(f"params.{key}: the content declares no job variable {key!r}")
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise JobError(f"params.{key}: a text or a number is needed")
+    for key, spec in wanted.items():
+        if key not in given and spec.required and spec.default is None:
+            raise JobError(f"params.{key}: the content's variable {spec.name!r} needs a value")
+    return {k: str(v) for k, v in given.items()}
+
+
 def register_job(
     session: Session,
     *,
@@ -272,8 +300,13 @@ def register_job(
     actor: str,
     lane: Lane = Lane.INFORMATIONAL,
     plan: SendPlan | None = None,
+    params: Mapping[str, str | int | float] | None = None,
 ) -> tuple[Job, bool]:
-    """Register a job once: the same job id again returns the existing job (created=False)."""
+    """Register a job once: the same job id again returns the existing job (created=False).
+
+    ``params`` are the values of the content's job variables (an event date, a rate, the
+    ``occasion`` that picks phrases): the same for every recipient, checked here.
+    """
     if not _JOB_ID.match(job_id):
         raise JobError(f"job_id: {job_id!r} must be 1–64 letters, digits, '.', '_' or '-'")
     plan = plan or SendPlan()
@@ -298,6 +331,7 @@ def register_job(
         for channel in chain:
             if channel not in variants:
                 raise JobError(f"routes[{preferred}]: template has no {channel} variant")
+    job_params = _job_params(session, template.id, version, params or {})
     sender = session.get(SenderNumber, re.sub(r"\D", "", sender_number))
     if sender is None or not sender.active:
         raise JobError(f"sender_number: {sender_number} is not a registered, active sender number")
@@ -319,6 +353,8 @@ def register_job(
         pace_per_s=plan.pace_per_s,
         content_valid_until=content_valid_until,
         leg_timeout_s=plan.leg_timeout_s,
+        params=job_params or None,
+        shorten_urls=plan.shorten_urls or None,
         created_at=now,
         updated_at=now,
     )

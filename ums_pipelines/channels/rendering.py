@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 TEMPLATED_BUTTON_FIELDS = ("name", "url_mobile", "url_pc", "scheme_android", "scheme_ios", "phone")
-_DM_FIELDS = ("postcode", "address", "address_detail")
+_DM_FIELDS = ("postcode", "address", "address_detail", "name")
 FRIENDTALK_TYPES = ("TEXT", "IMAGE", "WIDE")
 # RCS SMS type carries 100 characters; longer text without an explicit type is an LMS.
 _RCS_SMS_CHARS = 100

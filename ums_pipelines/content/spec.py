@@ -36,6 +36,8 @@ CUSTOMER_FIELDS = frozenset({"name", "branch", "customer_id"})
 JOB_FIELDS = frozenset({"job_name", "sender_number", "department", "today"})
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Jinja's own names, refused by the template check: a variable cannot be called so.
+_RESERVED = frozenset({"self", "loop", "caller", "super", "varargs", "kwargs"})
 
 Mask = Literal["none", "name", "phone", "account", "card", "email"]
 
@@ -72,6 +74,8 @@ class VariableSpec(BaseModel):
     def _identifier(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError("must be lower-case letters, digits and '_' (1-40), a letter first")
+        if value in _RESERVED:
+            raise ValueError(f"{value!r} is a name the template language reserves")
         return value
 
     @model_validator(mode="after")
@@ -99,10 +103,13 @@ class VariableSpec(BaseModel):
         }
 
 
-# The variables of the first templates, declared by name only.
+# The variables of the first templates, declared by name only: a customer without a
+# name is addressed as "고객" (customer), a missing branch is left out.
 LEGACY_SPECS = {
     **{f: VariableSpec(name=f, kind=VariableKind.CUSTOMER) for f in sorted(CUSTOMER_FIELDS)},
     **{f: VariableSpec(name=f, kind=VariableKind.JOB) for f in sorted(JOB_FIELDS)},
+    "name": VariableSpec(name="name", kind=VariableKind.CUSTOMER, default="고객"),
+    "branch": VariableSpec(name="branch", kind=VariableKind.CUSTOMER, required=False),
 }
 
 

@@ -20,6 +20,8 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ums_pipelines.content.plan import renderer_for, write_links
+from ums_pipelines.content.render import take_links
 from ums_pipelines.dispatch.claims import (
     CLAIM_COLUMNS,
     MESSAGES,
@@ -135,6 +137,13 @@ def _params(rows: list[dict[str, Any]], columns: list[str]) -> list[tuple[Any, .
 _MISSING = object()
 
 
+def _links_of(links: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not links:
+        return []
+    keys = {r["idempotency_key"] for r in rows}
+    return [link for link in links if link["message_key"] in keys]
+
+
 def _insert_claimed_sqlite(session: Session, rows: list[dict[str, Any]]) -> list[Claimed]:
     """The same insert on the driver's executemany: SQLAlchemy's per-row parameter
     processing (30 columns, five timestamps) was a third of a bulk job's CPU on SQLite.
@@ -225,12 +234,15 @@ def materialize_chunk(
         if job is None:
             raise KeyError(f"job_id: no job {job_id!r}")
         variants = template_variants(session, job.template_id, job.template_version)
+        renderer = renderer_for(session, settings, job, now)
         customers = {
             c.customer_id: c
             for c in session.execute(select(CUSTOMERS).where(CUSTOMERS.c.customer_id.in_(ids)))
         }
         rendered = [
-            compose_row(job, variants[chain[0]], customers[cid], chain, 0, now, today)
+            compose_row(
+                job, variants[chain[0]], customers[cid], chain, 0, now, today, renderer=renderer
+            )
             for cid, chain in zip(ids, chains, strict=True)
         ]
     with store.session() as session:
@@ -280,12 +292,17 @@ def materialize_chunk(
         # write waits for the one bulk transaction running, so that must be short. A
         # crash between slices is a take-over like any other (rows already written are
         # skipped, the dead writer's claimed ones reaped when their lease ends).
+        # A message's short links go in with it: a slice that conflicts on its keys (a
+        # take-over) conflicts on its links too, so the written text and links agree.
         step = _SQLITE_SLICE if store.sqlite else len(rows) or 1
+        links = take_links(rows)
         claimed = [c for c in _insert_claimed(session, rows[:step]) if c.idempotency_key in mine]
+        write_links(session, _links_of(links, rows[:step]))
     for start in range(step, len(rows), step):
         with store.session() as session:
             written = _insert_claimed(session, rows[start : start + step])
             claimed += [c for c in written if c.idempotency_key in mine]
+            write_links(session, _links_of(links, rows[start : start + step]))
     with store.session() as session:
         if failed_keys:
             failed_ids = list(

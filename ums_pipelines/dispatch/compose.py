@@ -11,7 +11,8 @@ from ums_pipelines.channels.checks import check_message
 from ums_pipelines.channels.encoding import NotEncodable
 from ums_pipelines.channels.international import INTL_TYPE, destination
 from ums_pipelines.channels.payload import Payload
-from ums_pipelines.channels.rendering import message_type_for, render_payload
+from ums_pipelines.channels.rendering import message_type_for, render_payload, templated_strings
+from ums_pipelines.content.render import LINKS_KEY, Renderer, shorten_payload
 from ums_pipelines.jobs import ChannelVariant
 from ums_pipelines.lanes import message_priority
 from ums_pipelines.store.engine import as_utc
@@ -82,6 +83,7 @@ def leg_key(job_id: str, customer_id: str, leg: int, parent_key: str | None) -> 
 class Composed:
     message: Message
     error: str | None
+    links: list[dict[str, Any]]
 
 
 def job_end(job: Job) -> tuple[datetime | None, str]:
@@ -92,6 +94,17 @@ def job_end(job: Job) -> tuple[datetime | None, str]:
     if not present:
         return None, ""
     return min(present, key=lambda pair: pair[0])
+
+
+def _sources(variant: ChannelVariant) -> list[str]:
+    texts = [t for t in (variant.body, variant.subject, variant.html_body) if t]
+    if variant.payload is not None:
+        texts += [text for _, text in templated_strings(variant.payload)]
+        # An image slot ("slot:hero") uses its image variable like a tag would.
+        texts += [
+            "{{ " + i.ref[5:] + " }}" for i in variant.payload.images if i.ref.startswith("slot:")
+        ]
+    return texts
 
 
 def _violations(
@@ -128,21 +141,19 @@ def compose_row(
     today: str,
     parent_id: int | None = None,
     parent_key: str | None = None,
+    renderer: Renderer | None = None,
+    key: str | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """Render one leg into outbox column values (no ORM object: bulk jobs insert millions).
 
-    A render or encoding failure becomes a failed row, never a lost one.
+    A render or encoding failure becomes a failed row, never a lost one. The row's short
+    links (if its content has any) ride along under ``LINKS_KEY``; ``key`` overrides the
+    chain's own idempotency key (a real-time request's, a resend round's).
     """
     channel = chain[leg]
-    variables = {
-        "name": customer.name or "고객",
-        "branch": customer.branch or "",
-        "customer_id": customer.customer_id,
-        "job_name": job.name,
-        "sender_number": job.sender_number,
-        "department": job.department,
-        "today": today,
-    }
+    key = key or leg_key(job.job_id, customer.customer_id, leg, parent_key)
+    links = None
+    variables: dict[str, str] = {}
     error: str | None = None
     error_code = "E-RENDER"
     subject: str | None = None
@@ -151,6 +162,20 @@ def compose_row(
     payload: Payload | None = None
     message_type = _FALLBACK_TYPES.get(channel, "SMS")
     try:
+        if renderer is None or renderer.legacy:
+            variables = {
+                "name": customer.name or "고객",
+                "branch": customer.branch or "",
+                "customer_id": customer.customer_id,
+                "job_name": job.name,
+                "sender_number": job.sender_number,
+                "department": job.department,
+                "today": today,
+            }
+        else:
+            links = renderer.message_links(key, job.job_id, customer.customer_id, now)
+            used = renderer.used_by(channel, _sources(variant))
+            variables = renderer.variables(customer, links, used)
         body = render(f"{channel}.body", variant.body, variables)
         subject = (
             render(f"{channel}.subject", variant.subject, variables) if variant.subject else None
@@ -163,6 +188,12 @@ def compose_row(
                 variant.payload,
                 lambda path, source: render(f"{channel}.payload.{path}", source, variables),
             )
+            if renderer is not None and not renderer.legacy:
+                payload = renderer.substitute_images(payload, variables)
+        if links is not None and links.settings.shorten_all:
+            body = links.shorten(body)
+            html = links.shorten_html(html) if html else html
+            payload = shorten_payload(links, payload) if payload is not None else None
         platform = getattr(customer, "push_platform", None)
         # A number abroad (stored in E.164, "+..."): international SMS, UTF-8 allowed.
         phone = customer.phone if channel == "sms" else None
@@ -186,7 +217,7 @@ def compose_row(
         error = _violations(channel, message_type, body, subject, payload, job, country)
         error_code = "E-CHECK"
     row = {
-        "idempotency_key": leg_key(job.job_id, customer.customer_id, leg, parent_key),
+        "idempotency_key": key,
         "job_id": job.job_id,
         "customer_id": customer.customer_id,
         "channel": channel,
@@ -221,6 +252,8 @@ def compose_row(
         "submitted_at": None,
         "completed_at": now if error else None,
     }
+    if links is not None and links.rows and error is None:
+        row[LINKS_KEY] = links.rows
     return row, error
 
 
@@ -234,7 +267,12 @@ def compose(
     today: str,
     parent_id: int | None = None,
     parent_key: str | None = None,
+    renderer: Renderer | None = None,
 ) -> Composed:
-    """One leg as an ORM row, for the paths that create a handful (fallback, real time)."""
-    row, error = compose_row(job, variant, customer, chain, leg, now, today, parent_id, parent_key)
-    return Composed(Message(**row), error)
+    """One leg as an ORM row, for the paths that create a handful (fallback, real time);
+    the caller writes ``links`` with it."""
+    row, error = compose_row(
+        job, variant, customer, chain, leg, now, today, parent_id, parent_key, renderer
+    )
+    links = row.pop(LINKS_KEY, [])
+    return Composed(Message(**row), error, links)

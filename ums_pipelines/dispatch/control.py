@@ -18,6 +18,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
+from ums_pipelines.content.plan import renderer_for, write_links
+from ums_pipelines.content.render import take_links
 from ums_pipelines.dispatch.bulk import claim_chunk, materialize_chunk, plan_chunks
 from ums_pipelines.dispatch.claims import MESSAGES, T
 from ums_pipelines.dispatch.compose import compose_row, idempotency_key
@@ -211,21 +213,27 @@ def resend_failed(store: Store, settings: Settings, job_id: str, actor: str) -> 
             ).all()
         )
         variants = template_variants(session, job.template_id, job.template_version)
+        renderer = renderer_for(session, settings, job, now)
         rows: list[dict[str, Any]] = []
         for start in range(0, len(rounds), 1000):
             ids = list(rounds)[start : start + 1000]
             for c in session.scalars(select(Customer).where(Customer.customer_id.in_(ids))):
                 chain = list(chains[c.customer_id])
-                row, _ = compose_row(job, variants[chain[0]], c, chain, 0, now, today)
                 n = rounds[c.customer_id]
-                row.update(idempotency_key=round_key(job_id, c.customer_id, n), send_round=n)
+                key = round_key(job_id, c.customer_id, n)
+                row, _ = compose_row(
+                    job, variants[chain[0]], c, chain, 0, now, today, renderer=renderer, key=key
+                )
+                row.update(send_round=n)
                 rows.append(row)
+        links = take_links(rows)
         unrendered: list[int] = []
         for start in range(0, len(rows), 1000):
             inserted = session.execute(
                 insert(MESSAGES).returning(T.id, T.state), rows[start : start + 1000]
             ).all()
             unrendered += [i for i, state in inserted if state == "failed"]
+        write_links(session, links)
         # A first leg that cannot render goes on down its chain, as in the first round.
         next_legs(session, settings, unrendered, now)
         if rows:

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ums_pipelines.content.plan import renderer_for, write_links
+from ums_pipelines.content.render import take_links
 from ums_pipelines.dispatch.compose import compose_row, request_key
 from ums_pipelines.dispatch.outbox import fall_back
 from ums_pipelines.dispatch.standing import IntakeError, parse_lane, standing_job
@@ -219,12 +221,17 @@ def _write(
         assert customer is not None
         variants = template_variants(session, job.template_id, job.template_version)
         today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
-        row, error = compose_row(job, variants[route[0]], customer, route, 0, now, today)
-        row["idempotency_key"] = request_key(job_id, caller, caller_key, 0)
+        renderer = renderer_for(session, settings, job, now)
+        key = request_key(job_id, caller, caller_key, 0)
+        row, error = compose_row(
+            job, variants[route[0]], customer, route, 0, now, today, renderer=renderer, key=key
+        )
         row["priority"] = message_priority(lane, route[0])
+        links = take_links([row])
         message = Message(**row)
         session.add(message)
         session.flush()
+        write_links(session, links)
         if error is not None:
             # Not renderable on its first channel: the chain goes on at once.
             fall_back(session, settings, message)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.dispatch.claims import Claimed, claim_rows, reap_expired
 from ums_pipelines.dispatch.compose import compose
 from ums_pipelines.dispatch.record import MAX_ATTEMPTS, RecordStats, SendOutcome, record_results
@@ -68,16 +70,22 @@ def enqueue_job(store: Store, settings: Settings, job_id: str, chunk: int = 2000
             }
             now = utcnow()
             today = _today(settings, now)
+            plan = renderer_for(session, settings, job, now)
             rows = []
+            links: list[dict[str, Any]] = []
             for cid, chain in zip(part_ids, part_chains, strict=True):
                 if cid in have:
                     existing_count += 1
                     continue
-                composed = compose(job, variants[chain[0]], customers[cid], chain, 0, now, today)
+                composed = compose(
+                    job, variants[chain[0]], customers[cid], chain, 0, now, today, None, None, plan
+                )
                 failed += composed.error is not None
                 rows.append(composed.message)
+                links.extend(composed.links)
             session.add_all(rows)
             session.flush()
+            write_links(session, links)
             for row in rows:
                 if row.state == "failed":
                     fall_back(session, settings, row)
@@ -140,7 +148,9 @@ def fall_back(session: Session, settings: Settings, message: Message) -> Message
         _today(settings, now),
         parent_id=message.id,
         parent_key=message.idempotency_key,
+        renderer=renderer_for(session, settings, job, now),
     )
+    write_links(session, composed.links)
     if job.status == "cancelled" and composed.error is None:
         # Accounted for, never sent: a cancelled job starts no new legs.
         composed.message.state, composed.message.error_code = "cancelled", "E-CANCELLED"

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from ums_pipelines.billing import price_accepted
 from ums_pipelines.channels.tokens import retire_push_tokens
+from ums_pipelines.content.plan import renderer_for, write_links
+from ums_pipelines.content.render import Renderer, take_links
 from ums_pipelines.dispatch.backoff import Backoff
 from ums_pipelines.dispatch.claims import MESSAGES, T, sqlite_param
 from ums_pipelines.dispatch.compose import compose_row
@@ -272,6 +274,7 @@ def next_legs(
     created: list[int] = []
     pending = list(failed_ids)
     jobs: dict[str, Job] = {}
+    renderers: dict[str, Renderer] = {}
     variants: dict[str, dict[str, ChannelVariant]] = {}
     today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
     while pending:
@@ -300,6 +303,7 @@ def next_legs(
                 variants[p.job_id] = template_variants(
                     session, job.template_id, job.template_version
                 )
+                renderers[p.job_id] = renderer_for(session, settings, job, now)
             job = jobs[p.job_id]
             channel = p.chain[p.leg + 1]
             row, _ = compose_row(
@@ -312,15 +316,18 @@ def next_legs(
                 today,
                 parent_id=p.id,
                 parent_key=p.idempotency_key,
+                renderer=renderers[p.job_id],
             )
             if job.status == "cancelled":
                 # Accounted for, never sent: a cancelled job starts no new legs.
                 row.update(state="cancelled", error_code="E-CANCELLED", completed_at=now)
             rows.append(row)
+        links = take_links(rows)
         inserted = session.execute(
             insert(MESSAGES).returning(T.id, T.parent_id, T.state, sort_by_parameter_order=True),
             rows,
         ).all()
+        write_links(session, links)
         session.execute(
             update(MESSAGES)
             .where(T.id == bindparam("pid"))

@@ -202,6 +202,8 @@ class Job(Base):
     # Values of the content's job fields (e.g. an event date, an occasion), set at
     # registration and the same for every recipient.
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Every URL in every content area becomes a per-recipient short link (click tracking).
+    shorten_urls: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UtcTime)
     updated_at: Mapped[datetime] = mapped_column(UtcTime)
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from ums_pipelines.content.spec import VariableKind, VariableSpec
 from ums_pipelines.dispatch.compose import idempotency_key
 from ums_pipelines.dispatch.outbox import (
     MAX_ATTEMPTS,
@@ -401,11 +402,13 @@ def test_render_failure_on_a_middle_leg_does_not_break_the_chain(bank: Any) -> N
 def test_render_failures_on_every_leg_end_failed_without_loss(bank: Any) -> None:
     variants = [
         ChannelVariant("sms", "{{ name }}"),
-        ChannelVariant("alimtalk", "{{ name.__class__ }}", provider_template_code="T"),
+        ChannelVariant("alimtalk", "{{ branch }} 안내", provider_template_code="T"),
     ]
-    bank.add_customer("C1", name="김😀")
+    # The SMS cannot encode the emoji; the AlimTalk needs a branch this customer lacks.
+    bank.add_customer("C1", name="김😀", branch=None)
+    branch = VariableSpec(name="branch", kind=VariableKind.CUSTOMER)
     job_id = bank.targeted(
-        routes={"default": ["sms", "alimtalk"]}, variants=variants, variables=["name"]
+        routes={"default": ["sms", "alimtalk"]}, variants=variants, variables=["name", branch]
     )
     result = enqueue_job(bank.store, bank.settings, job_id)
     assert result.render_failed == 1

@@ -35,6 +35,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("approved_at", _TIME, nullable=True))
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("params", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("shorten_urls", sa.Boolean(), nullable=True))
     op.create_table(
         "short_links",
         sa.Column("code", sa.String(length=24), nullable=False),
@@ -84,6 +85,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_short_links_job_id"), table_name="short_links")
     op.drop_table("short_links")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_column("shorten_urls")
         batch_op.drop_column("params")
     with op.batch_alter_table("template_versions", schema=None) as batch_op:
         batch_op.drop_column("approved_at")
