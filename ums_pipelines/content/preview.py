@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import func, select
@@ -27,7 +28,7 @@ from ums_pipelines.jobs import ChannelVariant, template_variants
 from ums_pipelines.lanes import Lane
 from ums_pipelines.masking import mask_email, mask_name, mask_phone
 from ums_pipelines.settings import Settings
-from ums_pipelines.store.engine import utcnow
+from ums_pipelines.store.engine import as_utc, utcnow
 from ums_pipelines.store.models import Customer, Job, SenderNumber, Template, TemplateVersion
 from ums_pipelines.targets import Recipient
 
@@ -97,6 +98,7 @@ class Preview:
     generated_at: datetime
     customers: tuple[CustomerView, ...]
     images: dict[str, str]  # image ref -> data: URI, for those stored and small enough
+    timezone: str = "Asia/Seoul"  # the zone the page shows times in (settings.timezone)
 
     @property
     def legs(self) -> list[LegView]:
@@ -269,7 +271,7 @@ def build_preview(
         )
     preview = Preview(
         item=item, job_id=job_id, sender_number=send_job.sender_number, generated_at=now,
-        customers=tuple(views), images={},
+        customers=tuple(views), images={}, timezone=settings.timezone,
     )  # fmt: skip
     preview.images.update(_inline_images(settings, preview.legs))
     return preview
@@ -284,5 +286,10 @@ def render_preview_html(preview: Preview) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    zone = ZoneInfo(preview.timezone)
     env.filters["num"] = lambda value: f"{value:,}"
+    # Times as the bank reads them: in its business zone, with the zone's name.
+    env.filters["when"] = lambda value: (
+        "-" if value is None else as_utc(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    )
     return env.get_template("preview.html.j2").render(preview=preview)
