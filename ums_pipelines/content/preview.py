@@ -8,7 +8,6 @@ preview without a job renders against a transient, unsaved ``Job``.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +19,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ums_pipelines.channels.content import ContentError, ContentStore
+from ums_pipelines.channels.content import ContentStore
 from ums_pipelines.channels.payload import CHANNELS
-from ums_pipelines.content.preview_legs import Count, LegView, leg_view
+from ums_pipelines.content.plan import renderer_for
+from ums_pipelines.content.preview_legs import Count, LegView, inline_images, leg_view
+from ums_pipelines.content.render import LINKS_KEY, Renderer
 from ums_pipelines.dispatch.compose import compose_row
 from ums_pipelines.jobs import ChannelVariant, template_variants
 from ums_pipelines.lanes import Lane
@@ -46,10 +47,6 @@ __all__ = [
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_CUSTOMERS = 50
-# Images are inlined as data: URIs (the page has no external assets); bigger ones are
-# shown as a placeholder with their size instead of bloating the page.
-_INLINE_IMAGE_BYTES = 2 * 1024 * 1024
-_INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp")
 _CHANNEL_ORDER = list(CHANNELS)
 
 
@@ -99,6 +96,7 @@ class Preview:
     customers: tuple[CustomerView, ...]
     images: dict[str, str]  # image ref -> data: URI, for those stored and small enough
     timezone: str = "Asia/Seoul"  # the zone the page shows times in (settings.timezone)
+    short_links: int = 0  # made while rendering and not stored: they do not redirect
 
     @property
     def legs(self) -> list[LegView]:
@@ -111,11 +109,12 @@ class Preview:
 
 def _render_leg(
     job: Job, variant: ChannelVariant, customer: Recipient, chain: list[str], leg: int,
-    now: datetime, today: str,
-) -> dict[str, Any]:  # fmt: skip
-    """The one call into compose: the row a send would queue for this leg."""
-    row, _ = compose_row(job, variant, customer, chain, leg, now, today)
-    return row
+    now: datetime, today: str, renderer: Renderer,
+) -> tuple[dict[str, Any], int]:  # fmt: skip
+    """The one call into compose: the row a send would queue for this leg, and how many
+    short links it made (never written: a preview's links do not redirect)."""
+    row, _ = compose_row(job, variant, customer, chain, leg, now, today, renderer=renderer)
+    return row, len(row.pop(LINKS_KEY, []))
 
 
 def _sender_for(session: Session, template: Template) -> str:
@@ -207,21 +206,6 @@ def _customers(session: Session, customer_ids: Sequence[str]) -> list[Customer]:
     return found
 
 
-def _inline_images(settings: Settings, legs: list[LegView]) -> dict[str, str]:
-    store, uris = ContentStore(settings.content_dir), {}
-    for image in (i for leg in legs if leg.payload for i in leg.payload.images):
-        if image.ref in uris or image.content_type not in _INLINE_TYPES:
-            continue
-        if image.size_bytes > _INLINE_IMAGE_BYTES:
-            continue
-        try:
-            data = store.get(image.ref)
-        except (ContentError, OSError):
-            continue  # shown as a placeholder with its declared size
-        uris[image.ref] = f"data:{image.content_type};base64,{base64.b64encode(data).decode()}"
-    return uris
-
-
 def build_preview(
     session: Session,
     *,
@@ -247,11 +231,16 @@ def build_preview(
     send_job = job if job is not None else _transient_job(session, template, item.version)
     now = now or utcnow()
     today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
-    views = []
+    renderer = renderer_for(session, settings, send_job, now)
+    views, links = [], 0
     for customer in sample:
 
         def leg(chain: list[str], i: int, who: Customer = customer) -> LegView:
-            row = _render_leg(send_job, variants[chain[i]], who, chain, i, now, today)
+            nonlocal links
+            row, made = _render_leg(
+                send_job, variants[chain[i]], who, chain, i, now, today, renderer
+            )
+            links += made
             return leg_view(send_job, row)
 
         legs = [tuple(leg(chain, i) for i in range(len(chain))) for _, chain in named_chains]
@@ -271,9 +260,9 @@ def build_preview(
         )
     preview = Preview(
         item=item, job_id=job_id, sender_number=send_job.sender_number, generated_at=now,
-        customers=tuple(views), images={}, timezone=settings.timezone,
+        customers=tuple(views), images={}, timezone=settings.timezone, short_links=links,
     )  # fmt: skip
-    preview.images.update(_inline_images(settings, preview.legs))
+    preview.images.update(inline_images(ContentStore(settings.content_dir), preview.legs))
     return preview
 
 

@@ -8,19 +8,23 @@ same ``ChannelLimits`` the checks apply, so "72 / 90 bytes (SMS)" is the check's
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ums_pipelines.channels.checks import CheckResult, check_message, push_wire_size
 from ums_pipelines.channels.checks.push import KEY_RESERVE
+from ums_pipelines.channels.content import ContentError, ContentStore
 from ums_pipelines.channels.limits import ChannelLimits
 from ums_pipelines.channels.payload import Payload
 from ums_pipelines.masking import mask_email, mask_phone
 from ums_pipelines.store.models import Job
 
-__all__ = ["Count", "LegView", "count_for", "leg_view"]
+__all__ = ["Count", "LegView", "count_for", "inline_images", "leg_view"]
 
 _LIMITS = ChannelLimits()
+_INLINE_IMAGE_BYTES = 2 * 1024 * 1024
+_INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp")
 _INTL_ENCODINGS = {"cp949": "EUC-KR", "utf-8": "UTF-8", "ucs-2": "UCS-2"}
 
 
@@ -178,3 +182,20 @@ def leg_view(job: Job, row: dict[str, Any]) -> LegView:
         error=error,
         error_code=code if error else None,
     )
+
+
+def inline_images(store: ContentStore, legs: list[LegView]) -> dict[str, str]:
+    """Image ref -> data: URI for the legs' stored images (the page has no external
+    assets); a bigger or missing one is shown as a placeholder with its size."""
+    uris: dict[str, str] = {}
+    for image in (i for leg in legs if leg.payload for i in leg.payload.images):
+        if image.ref in uris or image.content_type not in _INLINE_TYPES:
+            continue
+        if image.size_bytes > _INLINE_IMAGE_BYTES:
+            continue
+        try:
+            data = store.get(image.ref)
+        except (ContentError, OSError):
+            continue  # shown as a placeholder with its declared size
+        uris[image.ref] = f"data:{image.content_type};base64,{base64.b64encode(data).decode()}"
+    return uris

@@ -24,6 +24,7 @@ from ums_pipelines.store.models import Base
 
 SENDER = "15881234"
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
+EVENT = "https://m.bank.example/events/spring"
 SHORT_SMS = "[UMS은행] {{ name }}님 업무 처리 완료"
 # 56 Hangul syllables and ASCII: past the 90 bytes of an SMS, well within an LMS.
 LONG_SMS = (
@@ -170,12 +171,9 @@ def test_a_customers_render_failure_is_that_customers_error(item: Any) -> None:
     assert page.count("E-RENDER") == 1 and page.count('class="card ') == 8
 
 
-@pytest.mark.xfail(
-    strict=True,  # passes once _render_leg hands compose the job's render plan: drop this
-    reason="compose fills declared tags only when given the render plan (content/render.py)",
-)
 def test_a_required_tag_missing_for_one_customer_is_that_customers_error(bank: Any) -> None:
     with bank.store.session() as session:
+        register_sender_number(session, SENDER, "고객센터", actor="test")
         register_template(
             session,
             code="spec",
@@ -256,7 +254,27 @@ def test_message_text_is_escaped_and_contacts_masked(item: Any) -> None:
 
 def test_a_preview_writes_nothing(item: Any) -> None:
     item.register("job-existing", template_code="tx", variants=VARIANTS)
+    with item.store.session() as session:
+        register_template(
+            session,
+            code="event",
+            name="이벤트",
+            purpose=Purpose.INFORMATIONAL,
+            variables=[
+                VariableSpec(name="name", kind=VariableKind.CUSTOMER),
+                VariableSpec(name="event_url", kind=VariableKind.SHORT_URL, target=EVENT),
+            ],
+            variants=[ChannelVariant("sms", "{{ name }}님 이벤트 {{ event_url }}")],
+            actor="test",
+        )
     before = _row_counts(item)
     _preview(item, "tx", ["C1", "C2"], chains=[["push", "sms"]])
     _preview(item, "tx", ["C1"], job_id="job-existing")
+    linked = _preview(item, "event", ["C1", "C2"])
     assert _row_counts(item) == before
+    # The short links are made as a send makes them, but not stored: the page says so.
+    first, second = (c.variants[0].body for c in linked.customers)
+    base = item.settings.shortlink_base_url
+    assert first.startswith(f"김민수님 이벤트 {base}") and second.startswith("이영희님 이벤트 ")
+    assert first != second and linked.short_links == 2 and EVENT not in first
+    assert "are not stored and do not redirect" in render_preview_html(linked)
