@@ -1,8 +1,5 @@
-"""``ums content add|list|show|approve|retire|export``: the content bank from the shell.
-
-Content files are YAML or JSON (``content/document.py``); ``preview`` lives in
-``cli/content_preview.py``.
-"""
+"""``ums content add|list|show|approve|retire|export``: the content bank from the shell,
+with items in YAML or JSON files (``content/document.py``)."""
 
 from __future__ import annotations
 
@@ -19,13 +16,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ums_pipelines.content.document import SUFFIXES, VariantDocument
+from ums_pipelines.channels.encoding import NotEncodable, cp949_len
+from ums_pipelines.content.document import SUFFIXES, LoadedItem, VariantDocument
+from ums_pipelines.content.spec import VariableSpec
 from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store import Store
 
 __all__ = ["content_app"]
 
-console = Console()
+# Soft wrap: a result line or reason is one line, however narrow the terminal or pipe.
+console = Console(soft_wrap=True)
 content_app = typer.Typer(
     help="The content bank: items with a variant per channel, versioned and approved.",
     no_args_is_help=True,
@@ -49,6 +49,30 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _failed(reason: str) -> int:
+    console.print(f"[red]FAILED[/red] {escape(reason)}")
+    return 1
+
+
+def _add_item(store: Store, item: LoadedItem, actor: str, approve: bool) -> int:
+    """Add one item in its own transaction and print its line; 1 if it failed."""
+    from ums_pipelines.content.bank import add_content
+
+    if item.document is None:
+        return _failed(f"{item.label}: {item.error}")
+    try:
+        with store.session() as session:
+            result = add_content(session, item.document, actor, approve=approve)
+    except ValueError as exc:  # ContentError, JobError, TemplateError
+        return _failed(f"{item.label}: {item.document.code}: {exc}")
+    what = "written" if result.created else "unchanged"
+    console.print(
+        f"[green]ok[/green] {escape(item.label)}: {escape(result.code)}"
+        f" v{result.version} {what} ({result.status})"
+    )
+    return 0
+
+
 @content_app.command("add")
 def add(
     files: Annotated[list[Path], typer.Argument(help="Content files (.yaml, .yml, .json).")],
@@ -58,7 +82,6 @@ def add(
     actor: Annotated[str, _ACTOR] = "cli",
 ) -> None:
     """Add every item of every file; a bad item is reported and the others still go in."""
-    from ums_pipelines.content.bank import add_content
     from ums_pipelines.content.document import DocumentError, read_items
 
     failed = 0
@@ -67,27 +90,9 @@ def add(
             try:
                 items = read_items(path)
             except DocumentError as exc:
-                console.print(f"[red]FAILED[/red] {escape(str(exc))}")
-                failed += 1
+                failed += _failed(str(exc))
                 continue
-            for item in items:
-                if item.document is None:
-                    console.print(f"[red]FAILED[/red] {escape(f'{item.label}: {item.error}')}")
-                    failed += 1
-                    continue
-                try:
-                    with store.session() as session:
-                        result = add_content(session, item.document, actor, approve=not draft)
-                except ValueError as exc:  # ContentError, JobError, TemplateError
-                    reason = f"{item.label}: {item.document.code}: {exc}"
-                    console.print(f"[red]FAILED[/red] {escape(reason)}")
-                    failed += 1
-                    continue
-                what = "written" if result.created else "unchanged"
-                console.print(
-                    f"[green]ok[/green] {escape(item.label)}: {escape(result.code)}"
-                    f" v{result.version} {what} ({result.status})"
-                )
+            failed += sum(_add_item(store, item, actor, not draft) for item in items)
     if failed:
         raise _fail(f"{failed} item(s) or file(s) failed")
 
@@ -130,20 +135,17 @@ def list_(
         return
     tz = ZoneInfo(settings.timezone)
     if not console.is_terminal:
-        console.width = max(console.width, 140)
+        console.width = max(console.width, 160)
     table = Table(title=f"Content items: {len(items)}", title_justify="left")
-    for column in ("code", "name", "purpose", "type", "department", "tags", "channels"):
-        table.add_column(column, no_wrap=column == "code")
-    for column in ("newest", "approved", "valid until"):
-        table.add_column(column, no_wrap=True)
+    fixed = ("code", "newest", "approved", "valid until")
+    for column in ("code", "name", "purpose", "type", "department", "tags", "channels", *fixed[1:]):
+        table.add_column(column, no_wrap=column in fixed)
     for s in items:
-        newest = f"v{s.version} {'retired' if s.retired else s.status}"
+        texts = (s.code, s.name, s.purpose, s.content_type, s.department, ", ".join(s.tags))
         table.add_row(
-            *(escape(x or "-") for x in (s.code, s.name, s.purpose, s.content_type)),
-            escape(s.department or "-"),
-            escape(", ".join(s.tags) or "-"),
+            *(escape(x or "-") for x in texts),
             ", ".join(s.channels),
-            newest,
+            f"v{s.version} {'retired' if s.retired else s.status}",
             f"v{s.approved_version}" if s.approved_version else "-",
             _when(s.valid_until, tz),
         )
@@ -152,8 +154,6 @@ def list_(
 
 def _counts(channel: str, text: str) -> str:
     """Characters, and bytes as the channel counts them (EUC-KR for SMS/LMS/MMS)."""
-    from ums_pipelines.channels.encoding import NotEncodable, cp949_len
-
     if channel != "sms":
         return f"{len(text)} chars, {len(text.encode())} bytes UTF-8"
     try:
@@ -175,6 +175,27 @@ def _print_variant(v: VariantDocument) -> None:
     if payload:
         console.print("[dim]payload[/dim]")
         console.print_json(json.dumps(payload, ensure_ascii=False))
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    table = Table(*columns, title=title, title_justify="left")
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    console.print(table)
+
+
+def _reads(spec: VariableSpec) -> str:
+    """What a variable's value comes from, as the kind defines it."""
+    kind = spec.kind.value
+    if kind == "short_url":
+        return f"link to {spec.target}"
+    if kind == "feedback_url":
+        return "link to the feedback page"
+    if kind == "phrase":
+        return f"phrase for {spec.occasion or 'the job occasion or season'}"
+    if kind == "image" and spec.choices:
+        return f"{spec.source_field}: {', '.join(spec.choices)}"
+    return f"{kind}.{spec.source_field}"
 
 
 @content_app.command("show")
@@ -208,35 +229,24 @@ def show(
     ]
     for label, value in attrs:
         console.print(f"[b]{label:>13}[/b]  {escape(str(value or '-'))}")
-    versions = Table(title="Versions", title_justify="left")
-    for column in ("version", "status", "channels", "created", "approved by", "approved at"):
-        versions.add_column(column)
-    for v in view.versions:
-        versions.add_row(
-            str(v.version),
-            v.status,
-            ", ".join(v.channels),
-            _when(v.created_at, tz),
-            escape(v.approved_by or "-"),
-            _when(v.approved_at, tz),
-        )
-    console.print(versions)
-    variables = Table(title="Variables", title_justify="left")
-    for column in ("name", "kind", "reads", "type", "required", "max", "default", "mask"):
-        variables.add_column(column)
-    for s in doc.variables:
-        reads = s.target or (", ".join(s.choices) if s.choices else s.source_field)
-        variables.add_row(
-            s.name,
-            s.kind.value,
-            escape(reads),
-            s.type,
-            "yes" if s.required else "no",
-            str(s.max_length or "-"),
-            escape(s.default or "-"),
-            s.mask,
-        )
-    console.print(variables)
+    _table(
+        "Versions",
+        ("version", "status", "channels", "created", "approved by", "approved at"),
+        [
+            (str(v.version), v.status, ", ".join(v.channels), _when(v.created_at, tz),
+             v.approved_by or "-", _when(v.approved_at, tz))
+            for v in view.versions
+        ],
+    )  # fmt: skip
+    _table(
+        "Variables",
+        ("name", "kind", "reads", "type", "required", "max", "default", "mask"),
+        [
+            (s.name, s.kind.value, _reads(s), s.type, "yes" if s.required else "no",
+             str(s.max_length or "-"), s.default or "-", s.mask)
+            for s in doc.variables
+        ],
+    )  # fmt: skip
     for variant in doc.variants:
         _print_variant(variant)
 
