@@ -131,7 +131,7 @@ def list_(
             raise _fail(str(exc), 2) from None
     if as_json:
         rows = [{**vars(s), "tags": list(s.tags), "channels": list(s.channels)} for s in items]
-        typer.echo(json.dumps(rows, ensure_ascii=False, default=str))
+        typer.echo(json.dumps(rows, ensure_ascii=False, default=datetime.isoformat))
         return
     tz = ZoneInfo(settings.timezone)
     if not console.is_terminal:
@@ -304,5 +304,8 @@ def export(
             doc = export_content(session, code, version)
         except ValueError as exc:
             raise _fail(str(exc)) from None
-    dump_document(doc, out, tz=ZoneInfo(settings.timezone))
+    try:
+        dump_document(doc, out, tz=ZoneInfo(settings.timezone))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     console.print(f"wrote {escape(str(out))} ({escape(code)})")

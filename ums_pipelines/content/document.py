@@ -300,5 +300,8 @@ def dump_document(
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     else:
         text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
-    path.write_text(text, encoding="utf-8")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise DocumentError(f"{path.name}: cannot be written: {exc.strerror}") from None
     return path

@@ -123,6 +123,8 @@ def test_show_prints_texts_with_counts(cli: Cli) -> None:
     assert "[UMS은행] {{ name }}님" in out
     assert "customer" in out and "Versions" in out and "Variables" in out
     assert "no content item 'nope'" in cli("show", "nope", code=1)
+    [listed] = json.loads(cli("list", "--json"))
+    assert listed["valid_until"] == "2099-12-31T14:59:00+00:00"
     assert "has no version 4 (has 1)" in cli("show", "notice", "--version", "4", code=1)
 
 
