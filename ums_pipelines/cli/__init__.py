@@ -10,11 +10,14 @@ from rich.console import Console
 
 from ums_pipelines.cli.agent import agent_app, submit
 from ums_pipelines.cli.bench import bench
+from ums_pipelines.cli.content import content_app
+from ums_pipelines.cli.content_preview import preview
 from ums_pipelines.cli.demo import demo
 from ums_pipelines.cli.dispatch import dispatch, job_app
 from ums_pipelines.cli.message import message_app
 from ums_pipelines.cli.mo import mo_app
 from ums_pipelines.cli.optout import optout_app
+from ums_pipelines.cli.shortlink import shortlink_app
 
 __all__ = ["app", "main"]
 
@@ -35,6 +38,9 @@ app.add_typer(job_app, name="job")
 app.add_typer(mo_app, name="mo")
 app.add_typer(optout_app, name="optout")
 app.add_typer(message_app, name="message")
+content_app.command("preview")(preview)
+app.add_typer(content_app, name="content")
+app.add_typer(shortlink_app, name="shortlink")
 console = Console()
 
 

@@ -4,20 +4,17 @@ the exact message each sample customer would receive, per channel and fallback l
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ums_pipelines.content.preview import (
-    Preview,
-    PreviewError,
-    build_preview,
-    render_preview_html,
-)
 from ums_pipelines.settings import get_settings
 from ums_pipelines.store import Store
+
+if TYPE_CHECKING:
+    from ums_pipelines.content.preview import Preview
 
 __all__ = ["preview"]
 
@@ -25,6 +22,8 @@ BAD_INPUT = 2
 
 
 def _chains(given: list[str]) -> list[list[str]] | None:
+    from ums_pipelines.content.preview import PreviewError
+
     if not given:
         return None
     chains = []
@@ -87,6 +86,10 @@ def preview(
     """Write an HTML preview of a content item for sample customers: every channel variant
     and fallback leg, with byte/char counts and violations. Exit 1 when a leg would fail
     or break a rule, 2 on bad input."""
+    # Imported here: the preview renders through the send path, which loads Polars, and
+    # a process that imports Polars at start-up ignores Ctrl-C (see cli/__init__.py).
+    from ums_pipelines.content.preview import PreviewError, build_preview, render_preview_html
+
     settings = get_settings()
     store = Store(settings.store_url)
     try:
