@@ -175,8 +175,11 @@ def register_template(
     latest = session.scalar(
         select(func.max(TemplateVersion.version)).where(TemplateVersion.template_id == template.id)
     )
-    if latest is not None and same_content(session, template.id, latest, content):
-        return template, latest
+    # Compared with the newest approved version: a content-bank draft of the same text
+    # is not what a caller of this function may send.
+    current = approved_version(session, template.id)
+    if current is not None and same_content(session, template.id, current, content):
+        return template, current
     version = (latest or 0) + 1
     session.add_all(version_rows(template.id, version, content, "approved", actor))
     audit.record(session, actor, "template.version_added", "template", code, version=version)

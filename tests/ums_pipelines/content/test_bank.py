@@ -360,3 +360,30 @@ def test_validity_bounds_new_jobs(store: Store) -> None:
         job(store, "too-early", plan=early)
     ok = SendPlan(not_before=now, must_end_by=starts + timedelta(days=1))
     assert job(store, "in-window", plan=ok).template_version == 1
+
+
+def test_register_template_over_a_draft_adds_an_approved_version(store: Store) -> None:
+    add(store, doc(variants=sms("{{ name }}님")))
+    add(store, doc(variants=sms("{{ name }}님 초안")), approve=False)
+    with store.session() as session:
+        _, version = register_template(
+            session,
+            code="card-due",
+            name="안내",
+            purpose=Purpose.INFORMATIONAL,
+            variables=doc().variables,
+            actor="t",
+            variants=[ChannelVariant("sms", "{{ name }}님 초안")],
+        )
+        assert version == 3  # the same text as draft 2, but approved
+        _, again = register_template(
+            session,
+            code="card-due",
+            name="안내",
+            purpose=Purpose.INFORMATIONAL,
+            variables=doc().variables,
+            actor="t",
+            variants=[ChannelVariant("sms", "{{ name }}님")],
+        )
+        assert again == 4  # back to version 1's text: a new version all the same
+    assert job(store, "j").template_version == 4
