@@ -150,7 +150,7 @@ def list_content(
         query = query.where(Template.department == department)
     if purpose:
         try:
-            value = Purpose(purpose).value
+            value = Purpose("auth" if purpose == "authentication" else purpose).value
         except ValueError:
             raise ContentError(f"purpose: {purpose!r} is not one of {', '.join(Purpose)}") from None
         query = query.where(Template.purpose == value)

@@ -231,6 +231,7 @@ SEARCHABLE = [
         ({"tag": "otp"}, ["otp-login"]),
         ({"department": "digital"}, ["otp-login", "year-end-event"]),
         ({"purpose": "advertising"}, ["year-end-event"]),
+        ({"purpose": "authentication"}, ["otp-login"]),
         ({"channel": "email"}, ["year-end-event"]),
         ({"channel": "alimtalk", "department": "digital"}, []),
     ],
