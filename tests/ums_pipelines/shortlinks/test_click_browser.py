@@ -2,13 +2,16 @@
 the redirect, and the click is in the response data for that customer and message.
 
 Real servers on loopback (the redirect service and a landing page, each uvicorn in a
-thread), a real outbox row from the bank fixture, and a page whose script clicks the
-link, opened by Chromium with ``--dump-dom``: the DOM it prints is the page it ended on.
+thread); a job whose content has a short-URL tag, enqueued, so rendering writes the
+outbox row and its link; and a page holding the link from the rendered message text,
+whose script clicks it, opened by Chromium with ``--dump-dom``: the DOM it prints is
+the page it ended on.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,7 +19,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +29,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from ums_pipelines.content.spec import VariableKind, VariableSpec
 from ums_pipelines.dispatch.outbox import enqueue_job
+from ums_pipelines.jobs import ChannelVariant
+from ums_pipelines.shortlinks.codes import is_code
 from ums_pipelines.shortlinks.server import create_app
-from ums_pipelines.shortlinks.store import insert_links, link_row, responses, short_url
-from ums_pipelines.store import utcnow
+from ums_pipelines.shortlinks.store import responses
+from ums_pipelines.store.models import Message
 
 pytestmark = [
     pytest.mark.browser,
@@ -114,29 +119,40 @@ class _Landing:
         return Starlette(routes=[Route("/autumn-event", self.page, methods=["GET"])])
 
 
+def _rendered_message(bank: Any, link_base: str, landing_base: str) -> tuple[Message, str]:
+    """A job whose content has a short-URL tag, enqueued: rendering makes C42's message
+    and writes its short link in the same transaction. Returns the row and its link."""
+    bank.add_customer("C42", preferred="sms", phone="01077778888", branch="강남지점")
+    bank.add_customer("C43", preferred="sms", phone="01077779999", branch="분당지점")
+    variables = [
+        VariableSpec(name="name", kind=VariableKind.CUSTOMER),
+        VariableSpec(
+            name="event_link",
+            kind=VariableKind.SHORT_URL,
+            target=landing_base + "/autumn-event?branch={{ branch }}",
+        ),
+        VariableSpec(name="branch", kind=VariableKind.CUSTOMER),
+    ]
+    bank.settings = bank.settings.model_copy(update={"shortlink_base_url": link_base + "/"})
+    job_id = bank.targeted(
+        template_code="autumn-event",
+        variables=variables,
+        variants=[ChannelVariant("sms", "[UMS은행] {{ name }}님 혜택 {{ event_link }}")],
+        routes={"default": ["sms"]},
+    )
+    result = enqueue_job(bank.store, bank.settings, job_id)
+    assert (result.created, result.render_failed) == (2, 0)
+    message = next(m for m in bank.messages(job_id) if m.customer_id == "C42")
+    [code] = re.findall(re.escape(link_base) + r"/(\w+)", message.body)
+    assert is_code(code)
+    return message, f"{link_base}/{code}"
+
+
 def test_a_click_in_chromium_is_followed_and_recorded(bank: Any, tmp_path: Path) -> None:
     _chromium()  # skip (or fail in CI) before doing any work
-    bank.add_customer("C42", preferred="sms", phone="01077778888")
-    bank.add_customer("C43", preferred="sms", phone="01077779999")
-    job_id = bank.targeted(routes={"default": ["sms"]})
-    enqueue_job(bank.store, bank.settings, job_id)
-    message = next(m for m in bank.messages(job_id) if m.customer_id == "C42")
     landing = _Landing()
     with _serving(landing.app()) as landing_base, _serving(create_app(bank.store)) as link_base:
-        now = utcnow()
-        row = link_row(
-            message_key=message.idempotency_key,
-            position=0,
-            kind="link",
-            job_id=job_id,
-            customer_id="C42",
-            target_url=f"{landing_base}/autumn-event?from=sms",
-            now=now,
-            expires_at=now + timedelta(days=bank.settings.shortlink_ttl_days),
-        )
-        with bank.store.session() as session:
-            insert_links(session, [row])
-        link = short_url(link_base, row["code"])
+        message, link = _rendered_message(bank, link_base, landing_base)
         page = tmp_path / "message.html"
         page.write_text(
             "<!doctype html><html><body><p id='message'>the message</p>"
@@ -150,10 +166,11 @@ def test_a_click_in_chromium_is_followed_and_recorded(bank: Any, tmp_path: Path)
     assert len(landing.agents) == 1
     with bank.store.reading() as session:
         [click] = responses(session, customer_id="C42")
-        assert responses(session, customer_id="C43") == []
+        assert responses(session, customer_id="C43") == []  # C43's own link, not clicked
+        assert len(responses(session, job_id=message.job_id)) == 1
     assert (click.customer_id, click.job_id, click.message_key) == (
         "C42",
-        job_id,
+        message.job_id,
         message.idempotency_key,
     )
     assert (click.message_id, click.channel, click.message_type, click.leg) == (
@@ -162,6 +179,8 @@ def test_a_click_in_chromium_is_followed_and_recorded(bank: Any, tmp_path: Path)
         message.message_type,
         0,
     )
-    assert click.kind == "link" and click.target_url.endswith("/autumn-event?from=sms")
+    # The target was rendered for C42 (their branch), and reached by the browser.
+    assert click.kind == "link"
+    assert click.target_url == f"{landing_base}/autumn-event?branch=강남지점"
     assert click.user_agent is not None and "Chrome/" in click.user_agent
     assert click.user_agent == landing.agents[0]  # the browser that followed the redirect
