@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from ums_pipelines import audit
 from ums_pipelines.channels.payload import CHANNELS, Payload
 from ums_pipelines.channels.rendering import templated_strings
-from ums_pipelines.content.spec import JOB_FIELDS, VariableKind, VariableSpec, specs_from
+from ums_pipelines.content.spec import (
+    CUSTOMER_FIELDS,
+    JOB_FIELDS,
+    VariableKind,
+    VariableSpec,
+    specs_from,
+)
 from ums_pipelines.lanes import Lane, Purpose
 from ums_pipelines.store.engine import as_utc, utcnow
 from ums_pipelines.store.models import Job, SenderNumber, Template, TemplateVersion
@@ -27,6 +33,8 @@ __all__ = [
     "SendPlan",
     "approved_version",
     "check_content",
+    "check_params",
+    "param_fields",
     "register_job",
     "register_sender_number",
     "register_template",
@@ -265,29 +273,39 @@ def _valid_until(template: Template, plan: SendPlan, now: datetime) -> datetime 
     return min(ends) if ends else None
 
 
-def _job_params(
-    session: Session, template_id: int, version: int, given: Mapping[str, str | int | float]
-) -> dict[str, str]:
-    """The job's values for its content's job variables: each declared one present
-    (or defaulted), nothing undeclared (a typo would otherwise render as a default)."""
+def param_fields(session: Session, template_id: int, version: int) -> dict[str, VariableSpec]:
+    """What a job (or a real-time request) may give values for: the fields its content's
+    job variables read, and an image's selector when that is not a customer field."""
     stored = session.scalars(
         select(TemplateVersion.variables).where(
             TemplateVersion.template_id == template_id, TemplateVersion.version == version
         )
     ).first()
-    wanted = {
+    return {
         s.source_field: s
         for s in specs_from(stored or [])
-        if s.kind is VariableKind.JOB and s.source_field not in JOB_FIELDS
+        if (s.kind is VariableKind.JOB and s.source_field not in JOB_FIELDS)
+        or (s.kind is VariableKind.IMAGE and s.source_field not in CUSTOMER_FIELDS)
     }
+
+
+def check_params(
+    wanted: Mapping[str, VariableSpec],
+    given: Mapping[str, object],
+    field: str = "params",
+    complete: bool = True,
+) -> dict[str, str]:
+    """Values for the content's job variables: nothing undeclared (a typo would render
+    as a default) and, when ``complete``, every required one present."""
     for key, value in given.items():
         if key not in wanted and key != "occasion":
-            raise JobError(f"params.{key}: the content declares no job variable {key!r}")
+            raise JobError(f"{field}.{key}: the content declares no job variable {key!r}")
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise JobError(f"params.{key}: a text or a number is needed")
+            raise JobError(f"{field}.{key}: a text or a number is needed")
     for key, spec in wanted.items():
-        if key not in given and spec.required and spec.default is None:
-            raise JobError(f"params.{key}: the content's variable {spec.name!r} needs a value")
+        required = spec.required and spec.default is None and spec.kind is VariableKind.JOB
+        if complete and key not in given and required:
+            raise JobError(f"{field}.{key}: the content's variable {spec.name!r} needs a value")
     return {k: str(v) for k, v in given.items()}
 
 
@@ -304,6 +322,7 @@ def register_job(
     lane: Lane = Lane.INFORMATIONAL,
     plan: SendPlan | None = None,
     params: Mapping[str, str | int | float] | None = None,
+    per_request: bool = False,
 ) -> tuple[Job, bool]:
     """Register a job once: the same job id again returns the existing job (created=False).
 
@@ -334,7 +353,9 @@ def register_job(
         for channel in chain:
             if channel not in variants:
                 raise JobError(f"routes[{preferred}]: template has no {channel} variant")
-    job_params = _job_params(session, template.id, version, params or {})
+    # A standing job's values come with each request, checked when it arrives.
+    wanted = param_fields(session, template.id, version)
+    job_params = check_params(wanted, params or {}, complete=not per_request)
     sender = session.get(SenderNumber, re.sub(r"\D", "", sender_number))
     if sender is None or not sender.active:
         raise JobError(f"sender_number: {sender_number} is not a registered, active sender number")

@@ -35,6 +35,7 @@ __all__ = [
     "TemplateError",
     "check_template",
     "render",
+    "variables_in",
 ]
 
 # An e-mail HTML body is the largest legitimate source; 64 KB of markup is generous.
@@ -275,6 +276,11 @@ def check_template(field: str, source: str, declared: Collection[str]) -> set[st
     if unknown:
         raise TemplateError(f"{field}: variables not declared: {', '.join(sorted(unknown))}")
     return set(used)
+
+
+def variables_in(source: str) -> frozenset[str]:
+    """The variables a (registered, so checked) template uses."""
+    return _template("template", source).used
 
 
 def render(field: str, source: str, variables: Mapping[str, Any]) -> str:

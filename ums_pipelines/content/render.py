@@ -20,12 +20,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from jinja2 import Environment, meta
-
 from ums_pipelines.channels.payload import Image, Payload
 from ums_pipelines.content.spec import JOB_FIELDS, LEGACY_SPECS, VariableKind, VariableSpec
 from ums_pipelines.masking import mask_email, mask_name, mask_phone
-from ums_pipelines.templates import TemplateError, render
+from ums_pipelines.templates import TemplateError, render, variables_in
 
 __all__ = [
     "LINKS_KEY",
@@ -42,15 +40,6 @@ LINKS_KEY = "_links"  # a rendered row's short links, popped before the row is i
 # links in parentheses).
 _URL = re.compile(r"https?://[^\s<>\"'()\[\]{}（）]+")
 _HREF = re.compile(r"(href\s*=\s*[\"'])(https?://[^\"'\s<>]+)", re.IGNORECASE)
-
-# Parses only (to list a template's variables); rendering is the sandbox's, in templates.py.
-_PARSER = Environment(autoescape=True)  # never renders: escaping is moot
-
-
-def variables_in(source: str) -> set[str]:
-    """The variables a (registered, so parseable) template uses."""
-    return set(meta.find_undeclared_variables(_PARSER.parse(source)))
-
 
 PhrasePicker = Callable[[str | None, date, str], str | None]
 ImageLookup = Callable[[str], Image]
@@ -164,6 +153,17 @@ class Renderer:
         )
         self._image_cache: dict[str, Image] = {}
         self._used: dict[str, frozenset[str]] = {}
+
+    def with_params(self, values: Mapping[str, str]) -> Renderer:
+        """The same renderer for one real-time request, its own values over the job's."""
+        if not values:
+            return self
+        job_values = {**self.job_values, "params": {**self.job_values.get("params", {}), **values}}
+        other = Renderer(
+            self.specs, job_values, self.day, self.links, self.phrases, self.occasion, self.images
+        )
+        other.legacy = self.legacy
+        return other
 
     def _plain(self, spec: VariableSpec, customer: Any) -> str | None:
         if spec.kind is VariableKind.CUSTOMER:

@@ -24,7 +24,7 @@ from ums_pipelines.content.render import take_links
 from ums_pipelines.dispatch.compose import compose_row, request_key
 from ums_pipelines.dispatch.outbox import fall_back
 from ums_pipelines.dispatch.standing import IntakeError, parse_lane, standing_job
-from ums_pipelines.jobs import template_variants
+from ums_pipelines.jobs import JobError, check_params, param_fields, template_variants
 from ums_pipelines.lanes import CHANNELS, Lane, Purpose, message_priority
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, as_utc, urgent, utcnow
@@ -198,6 +198,13 @@ def _write(
         raise IntakeError(f"job_id: job {job_id!r} is {job.status}")
     lane = lane if lane is not None else Lane(job.priority)
     now = utcnow()
+    # The request's values for the content's job variables (an amount, a balance...):
+    # checked now, so an unknown or missing one is the caller's error, not a failed send.
+    wanted = param_fields(session, job.template_id, job.template_version)
+    try:
+        values = check_params(wanted, {**(job.params or {}), **variables}, "variables")
+    except JobError as exc:
+        raise IntakeError(str(exc)) from None
     customer = session.get(Customer, customer_id)
     if chain is not None:
         variants = template_variants(session, job.template_id, job.template_version)
@@ -221,7 +228,7 @@ def _write(
         assert customer is not None
         variants = template_variants(session, job.template_id, job.template_version)
         today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
-        renderer = renderer_for(session, settings, job, now)
+        renderer = renderer_for(session, settings, job, now).with_params(values)
         key = request_key(job_id, caller, caller_key, 0)
         row, error = compose_row(
             job, variants[route[0]], customer, route, 0, now, today, renderer=renderer, key=key
@@ -232,10 +239,10 @@ def _write(
         session.add(message)
         session.flush()
         write_links(session, links)
+        request.message_id = message.id
         if error is not None:
             # Not renderable on its first channel: the chain goes on at once.
             fall_back(session, settings, message)
-        request.message_id = message.id
     session.flush()
     return _result(request, True)
 

@@ -14,6 +14,7 @@ from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.dispatch.claims import Claimed, claim_rows, reap_expired
 from ums_pipelines.dispatch.compose import compose
 from ums_pipelines.dispatch.record import MAX_ATTEMPTS, RecordStats, SendOutcome, record_results
+from ums_pipelines.dispatch.requestvalues import request_values
 from ums_pipelines.jobs import template_variants
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
@@ -138,6 +139,8 @@ def fall_back(session: Session, settings: Settings, message: Message) -> Message
     variants = template_variants(session, job.template_id, job.template_version)
     leg = message.leg + 1
     now = utcnow()
+    standing = job.status == "standing"
+    carried = request_values(session, [message.id]).get(message.id, {}) if standing else {}
     composed = compose(
         job,
         variants[message.chain[leg]],
@@ -148,7 +151,7 @@ def fall_back(session: Session, settings: Settings, message: Message) -> Message
         _today(settings, now),
         parent_id=message.id,
         parent_key=message.idempotency_key,
-        renderer=renderer_for(session, settings, job, now),
+        renderer=renderer_for(session, settings, job, now).with_params(carried),
     )
     write_links(session, composed.links)
     if job.status == "cancelled" and composed.error is None:

@@ -24,6 +24,7 @@ from ums_pipelines.content.render import Renderer, take_links
 from ums_pipelines.dispatch.backoff import Backoff
 from ums_pipelines.dispatch.claims import MESSAGES, T, sqlite_param
 from ums_pipelines.dispatch.compose import compose_row
+from ums_pipelines.dispatch.requestvalues import request_values
 from ums_pipelines.jobs import ChannelVariant, template_variants
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.models import Customer, DeliveryEvent, Job
@@ -263,6 +264,14 @@ def record_results(
     return stats
 
 
+def _standing(session: Session, jobs: dict[str, Job], job_id: str) -> bool:
+    if job_id not in jobs:
+        job = session.get(Job, job_id)
+        assert job is not None
+        jobs[job_id] = job
+    return jobs[job_id].status == "standing"
+
+
 def next_legs(
     session: Session, settings: Settings, failed_ids: Sequence[int], now: datetime
 ) -> list[int]:
@@ -295,11 +304,11 @@ def next_legs(
             )
         }
         rows: list[dict[str, Any]] = []
+        standing = [p.id for p in parents if _standing(session, jobs, p.job_id)]
+        carried = request_values(session, standing) if standing else {}
         for p in parents:
-            if p.job_id not in jobs:
-                job = session.get(Job, p.job_id)
-                assert job is not None
-                jobs[p.job_id] = job
+            if p.job_id not in variants:
+                job = jobs[p.job_id]
                 variants[p.job_id] = template_variants(
                     session, job.template_id, job.template_version
                 )
@@ -316,7 +325,7 @@ def next_legs(
                 today,
                 parent_id=p.id,
                 parent_key=p.idempotency_key,
-                renderer=renderers[p.job_id],
+                renderer=renderers[p.job_id].with_params(carried.get(p.id, {})),
             )
             if job.status == "cancelled":
                 # Accounted for, never sent: a cancelled job starts no new legs.

@@ -10,13 +10,13 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ums_pipelines.jobs import JobError, register_job, template_variants
+from ums_pipelines.jobs import JobError, approved_version, register_job, template_variants
 from ums_pipelines.lanes import CHANNELS, Lane, Purpose
 from ums_pipelines.store.engine import Store
-from ums_pipelines.store.models import Job, SenderNumber, Template, TemplateVersion
+from ums_pipelines.store.models import Job, SenderNumber, Template
 
 __all__ = ["LANE_OF_PURPOSE", "IntakeError", "parse_lane", "standing_job"]
 
@@ -46,13 +46,16 @@ def parse_lane(value: object) -> Lane:
     raise IntakeError(f"lane: {value!r} is not a lane (0-4 or {names})")
 
 
-def _standing_id(template_code: str, lane: Lane) -> str:
-    job_id = f"rt-{lane.name.lower()}-{template_code}"
+def _standing_id(template_code: str, lane: Lane, version: int) -> str:
+    # A standing job is pinned to a version: a newly approved one gets its own job, so
+    # real-time sends follow the content bank and history tells which text went out.
+    suffix = f"-v{version}" if version > 1 else ""
+    job_id = f"rt-{lane.name.lower()}-{template_code}{suffix}"
     if _JOB_ID.match(job_id):
         return job_id
     # A long or exotic template code still gets a valid, stable job id.
     digest = hashlib.sha256(template_code.encode()).hexdigest()[:16]
-    return f"rt-{lane.name.lower()}-{digest}"
+    return f"rt-{lane.name.lower()}-{digest}{suffix}"
 
 
 def _default_routes(channels: Sequence[str]) -> dict[str, list[str]]:
@@ -75,18 +78,18 @@ def standing_job(
         template = session.scalars(select(Template).where(Template.code == template_code)).first()
         if template is None:
             raise IntakeError(f"template_code: no template {template_code!r}")
+        if template.retired_at is not None:
+            raise IntakeError(f"template_code: {template_code!r} is retired")
+        version = approved_version(session, template.id)
+        if version is None:
+            raise IntakeError(f"template_code: {template_code!r} has no approved version")
         lane = lane if lane is not None else LANE_OF_PURPOSE[template.purpose]
-        job_id = _standing_id(template_code, lane)
+        job_id = _standing_id(template_code, lane, version)
         if session.get(Job, job_id) is not None:
             return job_id
     try:
         with store.session() as session:
-            version = session.scalar(
-                select(func.max(TemplateVersion.version)).where(
-                    TemplateVersion.template_id == template.id
-                )
-            )
-            channels = list(template_variants(session, template.id, int(version or 0)))
+            channels = list(template_variants(session, template.id, version))
             sender = sender_number or session.scalar(
                 select(SenderNumber.number)
                 .where(SenderNumber.active.is_(True))
@@ -105,6 +108,7 @@ def standing_job(
                 department="realtime",
                 actor="intake",
                 lane=lane,
+                per_request=True,
             )
             if created:
                 job.status = "standing"
