@@ -145,13 +145,20 @@ def test_link_row_makes_a_fresh_code_each_time() -> None:
         ({"target_url": "data:text/html,hi"}, "target_url"),
         ({"target_url": "/relative/path"}, "target_url"),
         ({"target_url": "https://bank.example/a\r\nSet-Cookie: x=1"}, "target_url"),
-        ({"target_url": "https://bank.example/a b"}, "target_url"),
+        ({"target_url": "https://bank.example/a\tb"}, "target_url"),
+        ({"target_url": "https://bank.example/a\x00"}, "target_url"),
         ({"target_url": "https:///no-host"}, "target_url"),
     ],
 )
 def test_link_row_refuses_bad_fields_by_name(change: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=rf"^{field}: "):
         row("job-1.k", **change)
+
+
+def test_a_space_in_a_target_is_encoded_not_refused() -> None:
+    # A customer's value with a space, in a templated target, must not fail the customer.
+    got = row("k", target_url=" https://bank.example/e?branch=강남 지점 ")["target_url"]
+    assert got == "https://bank.example/e?branch=강남%20지점"
 
 
 def test_link_row_refuses_naive_or_past_times() -> None:
