@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -103,3 +104,19 @@ def seed() -> ModuleType:
     sys.modules[_SEED_NAME] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Headless Chromium for the browser tests: skipped where it is missing, except in CI
+    (``.ci/run`` installs it), where a missing browser fails the test."""
+    found = next(
+        (c for c in ("/usr/bin/chromium", shutil.which("chromium")) if c and os.path.exists(c)),
+        None,
+    )
+    if found is None:
+        reason = "headless Chromium not installed (/usr/bin/chromium or chromium on PATH)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: it is required in CI")
+        pytest.skip(reason)
+    return found

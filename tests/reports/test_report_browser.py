@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
 import subprocess
 import zlib
@@ -28,22 +26,11 @@ pytestmark = [
 WIDTH, HEIGHT = 1280, 1600
 
 
-def _chromium() -> str:
-    found = next(
-        (c for c in ("/usr/bin/chromium", shutil.which("chromium")) if c and os.path.exists(c)),
-        None,
-    )
-    if found is None:
-        reason = "headless Chromium not installed (/usr/bin/chromium or chromium on PATH)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: it is required in CI")
-        pytest.skip(reason)
-    return found
-
-
-def _run_chromium(tmp_path: Path, name: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _run_chromium(
+    chromium: str, tmp_path: Path, name: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     cmd = [
-        _chromium(),
+        chromium,
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -117,15 +104,17 @@ def test_report_renders_in_headless_chromium(
     seed: ModuleType,
     tmp_path: Path,
     parse_report: Callable[[str], Any],
+    chromium: str,
 ) -> None:
-    _chromium()  # skip (or fail in CI) before doing any work
     page = render_daily_report(
         report_settings, seed.D1, generated_at=datetime(2025, 3, 11, tzinfo=UTC)
     )
     url = page.resolve().as_uri()
 
     png = tmp_path / "report.png"
-    _run_chromium(tmp_path, "shot", f"--screenshot={png}", f"--window-size={WIDTH},{HEIGHT}", url)
+    _run_chromium(
+        chromium, tmp_path, "shot", f"--screenshot={png}", f"--window-size={WIDTH},{HEIGHT}", url
+    )
     assert png.is_file()
     width, height, colours = _read_png(png)
     assert (width, height) == (WIDTH, HEIGHT)
@@ -135,7 +124,7 @@ def test_report_renders_in_headless_chromium(
     for name, _ko, _en, colour in SERIES:
         assert _has_colour(colours, colour), f"no {name} bar ({colour}) on the screenshot"
 
-    dom = parse_report(_run_chromium(tmp_path, "dom", "--dump-dom", url).stdout)
+    dom = parse_report(_run_chromium(chromium, tmp_path, "dom", "--dump-dom", url).stdout)
     rows = dom.tables["channel-table"]["tbody"]
     assert [r[0] for r in rows] == [
         "앱 푸시 App push",

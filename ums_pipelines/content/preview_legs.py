@@ -12,11 +12,12 @@ import base64
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ums_pipelines.channels.checks import CheckResult, check_message, push_wire_size
+from ums_pipelines.channels.checks import CheckResult, push_wire_size
 from ums_pipelines.channels.checks.push import KEY_RESERVE
 from ums_pipelines.channels.content import ContentError, ContentStore
 from ums_pipelines.channels.limits import ChannelLimits
 from ums_pipelines.channels.payload import Payload
+from ums_pipelines.dispatch.compose import check_leg
 from ums_pipelines.masking import mask_email, mask_phone
 from ums_pipelines.store.models import Job
 
@@ -149,17 +150,7 @@ def leg_view(job: Job, row: dict[str, Any]) -> LegView:
     if code != "E-RENDER":
         # The check compose runs (it skips plain informational SMS, whose size rendering
         # already enforced): the same arguments, so its violations are compose's.
-        kind = "sms" if message_type == "INTL_SMS" else message_type.lower()
-        result = check_message(
-            kind if channel == "sms" else channel,
-            body,
-            subject=subject,
-            purpose=job.purpose,
-            payload=payload,
-            sender=job.sender_number,
-            push_platform="apns" if message_type == "APNS" else "fcm",
-            country=row["country"],
-        )
+        result = check_leg(channel, message_type, body, subject, payload, job, row["country"])
         count = count_for(channel, message_type, result, body, subject, payload)
         violations = tuple(v.message for v in result.violations)
         warnings = tuple(w.message for w in result.warnings)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ums_pipelines.channels.checks import check_message
+from ums_pipelines.channels.checks import CheckResult, check_message
 from ums_pipelines.channels.encoding import NotEncodable
 from ums_pipelines.channels.international import INTL_TYPE, destination
 from ums_pipelines.channels.payload import Payload
@@ -24,6 +24,7 @@ __all__ = [
     "PROVIDERS",
     "Composed",
     "Recipient",
+    "check_leg",
     "compose",
     "compose_row",
     "idempotency_key",
@@ -107,7 +108,7 @@ def _sources(variant: ChannelVariant) -> list[str]:
     return texts
 
 
-def _violations(
+def check_leg(
     channel: str,
     message_type: str,
     body: str,
@@ -115,10 +116,12 @@ def _violations(
     payload: Payload | None,
     job: Job,
     country: str | None = None,
-) -> str | None:
+) -> CheckResult:
+    """The channel's rules on one rendered leg, as compose applies them (the preview
+    shows the same result)."""
     # An international SMS is checked as an SMS abroad: the relay's encoding and size.
     kind = "sms" if message_type == INTL_TYPE else message_type.lower()
-    result = check_message(
+    return check_message(
         kind if channel == "sms" else channel,
         body,
         subject=subject,
@@ -128,6 +131,18 @@ def _violations(
         push_platform="apns" if message_type == "APNS" else "fcm",
         country=country,
     )
+
+
+def _violations(
+    channel: str,
+    message_type: str,
+    body: str,
+    subject: str | None,
+    payload: Payload | None,
+    job: Job,
+    country: str | None = None,
+) -> str | None:
+    result = check_leg(channel, message_type, body, subject, payload, job, country)
     return "; ".join(v.message for v in result.violations) or None
 
 

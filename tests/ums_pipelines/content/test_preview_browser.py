@@ -56,22 +56,9 @@ function report(frame) {
 <pre id="layout"></pre></body></html>"""
 
 
-def _chromium() -> str:
-    found = next(
-        (c for c in ("/usr/bin/chromium", shutil.which("chromium")) if c and os.path.exists(c)),
-        None,
-    )
-    if found is None:
-        reason = "headless Chromium not installed (/usr/bin/chromium or chromium on PATH)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: it is required in CI")
-        pytest.skip(reason)
-    return found
-
-
-def _run_chromium(tmp_path: Path, name: str, *args: str) -> str:
+def _run_chromium(chromium: str, tmp_path: Path, name: str, *args: str) -> str:
     cmd = [
-        _chromium(),
+        chromium,
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -230,8 +217,7 @@ def _colour_near(img: PilImage.Image, hex_colour: str, tol: int = 8) -> bool:
     return any(all(abs(c - w) <= tol for c, w in zip(rgb, want, strict=True)) for _, rgb in colours)
 
 
-def test_preview_page_on_a_phone_and_a_desktop(bank: Any, tmp_path: Path) -> None:
-    _chromium()  # skip (or fail in CI) before doing any work
+def test_preview_page_on_a_phone_and_a_desktop(bank: Any, tmp_path: Path, chromium: str) -> None:
     preview = _preview(bank)
     html = render_preview_html(preview)
     page_file = tmp_path / "preview.html"
@@ -252,6 +238,7 @@ def test_preview_page_on_a_phone_and_a_desktop(bank: Any, tmp_path: Path) -> Non
     for name, (width, height) in SIZES.items():
         png = tmp_path / f"preview-{width}.png"
         _run_chromium(
+            chromium,
             tmp_path, f"shot-{name}", f"--screenshot={png}", f"--window-size={width},{height}",
             page_file.as_uri(),
         )  # fmt: skip
@@ -269,7 +256,12 @@ def test_preview_page_on_a_phone_and_a_desktop(bank: Any, tmp_path: Path) -> Non
         probe.write_text(PROBE % (width, escape(html, quote=True)), encoding="utf-8")
         # The outer window is wide enough for any iframe: what is measured is the iframe.
         dumped = _run_chromium(
-            tmp_path, f"probe-{name}", "--window-size=1400,2200", "--dump-dom", probe.as_uri()
+            chromium,
+            tmp_path,
+            f"probe-{name}",
+            "--window-size=1400,2200",
+            "--dump-dom",
+            probe.as_uri(),
         )
         layout = json.loads(_parse(dumped).layout)
         cards = {c["id"]: c for c in layout["cards"]}
@@ -286,7 +278,7 @@ def test_preview_page_on_a_phone_and_a_desktop(bank: Any, tmp_path: Path) -> Non
             assert len(lefts) >= 3, f"variant cards not in a grid: {lefts}"
 
     # The page itself, as the browser parsed it: every card, its channel and its count.
-    dom = _parse(_run_chromium(tmp_path, "dom", "--dump-dom", page_file.as_uri()))
+    dom = _parse(_run_chromium(chromium, tmp_path, "dom", "--dump-dom", page_file.as_uri()))
     for card_id, (channel, count) in expected.items():
         card = dom.cards.get(card_id)
         assert card is not None, f"{card_id} missing from the DOM"

@@ -10,9 +10,7 @@ the page it ended on.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -46,22 +44,9 @@ pytestmark = [
 LANDING = "<!doctype html><html><body><h1 id='landing'>landing ok</h1></body></html>"
 
 
-def _chromium() -> str:
-    found = next(
-        (c for c in ("/usr/bin/chromium", shutil.which("chromium")) if c and os.path.exists(c)),
-        None,
-    )
-    if found is None:
-        reason = "headless Chromium not installed (/usr/bin/chromium or chromium on PATH)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: it is required in CI")
-        pytest.skip(reason)
-    return found
-
-
-def _dump_dom(tmp_path: Path, url: str) -> str:
+def _dump_dom(chromium: str, tmp_path: Path, url: str) -> str:
     cmd = [
-        _chromium(),
+        chromium,
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -148,8 +133,9 @@ def _rendered_message(bank: Any, link_base: str, landing_base: str) -> tuple[Mes
     return message, f"{link_base}/{code}"
 
 
-def test_a_click_in_chromium_is_followed_and_recorded(bank: Any, tmp_path: Path) -> None:
-    _chromium()  # skip (or fail in CI) before doing any work
+def test_a_click_in_chromium_is_followed_and_recorded(
+    bank: Any, tmp_path: Path, chromium: str
+) -> None:
     landing = _Landing()
     with _serving(landing.app()) as landing_base, _serving(create_app(bank.store)) as link_base:
         message, link = _rendered_message(bank, link_base, landing_base)
@@ -161,7 +147,7 @@ def test_a_click_in_chromium_is_followed_and_recorded(bank: Any, tmp_path: Path)
             "</body></html>",
             encoding="utf-8",
         )
-        dom = _dump_dom(tmp_path, page.as_uri())
+        dom = _dump_dom(chromium, tmp_path, page.as_uri())
     assert "landing ok" in dom and "the message" not in dom
     assert len(landing.agents) == 1
     with bank.store.reading() as session:
