@@ -173,6 +173,13 @@ class SenderNumber(Base):
     label: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     registered_at: Mapped[datetime] = mapped_column(UtcTime)
+    # The registry (Telecommunications Business Act): who owns the number, the proof of
+    # ownership on file, and the period it may be used as a caller number.
+    department: Mapped[str | None] = mapped_column(String(64))
+    proof_ref: Mapped[str | None] = mapped_column(String(128))
+    valid_from: Mapped[datetime | None] = mapped_column(UtcTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcTime)
 
 
 class Job(Base):

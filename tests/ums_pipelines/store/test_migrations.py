@@ -33,7 +33,12 @@ def test_migrations_match_the_models(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from ums_pipelines.store import contact, content, sendplane  # noqa: F401 - register tables
+    from ums_pipelines.store import (  # noqa: F401 - register their tables
+        compliance,
+        contact,
+        content,
+        sendplane,
+    )
 
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": False})

@@ -1,0 +1,55 @@
+"""Tables of compliance: forbidden words, the other senders of the registry, reviews."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ums_pipelines.store.models import Base, BigId, UtcTime
+
+__all__ = ["ForbiddenWord", "Sender"]
+
+
+class ForbiddenWord(Base):
+    """A word no message may carry: global (``department`` NULL) or one department's;
+    ``mode`` exact, or normalised (spacing, symbols and look-alike characters ignored)."""
+
+    __tablename__ = "forbidden_words"
+    __table_args__ = (Index("ix_forbidden_words_active", "active", "department"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    word: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(16))  # exact | normalised
+    department: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)  # shown to the author
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class Sender(Base):
+    """A sender other than a caller number: a Kakao sender profile, an RCS brand or
+    chatroom, an e-mail domain; with its owner, proof and validity like a number."""
+
+    __tablename__ = "senders"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(
+        String(16)
+    )  # kakao_profile | rcs_brand | rcs_chatbot | email_domain
+    value: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str | None] = mapped_column(String(64))
+    proof_ref: Mapped[str | None] = mapped_column(String(128))
+    valid_from: Mapped[datetime | None] = mapped_column(UtcTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    registered_at: Mapped[datetime] = mapped_column(UtcTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcTime)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
