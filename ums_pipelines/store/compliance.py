@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ums_pipelines.store.models import Base, BigId, UtcTime
 
-__all__ = ["ForbiddenWord", "Sender"]
+__all__ = ["Approval", "ForbiddenWord", "Sender", "StaffRole"]
 
 
 class ForbiddenWord(Base):
@@ -53,3 +53,41 @@ class Sender(Base):
     registered_at: Mapped[datetime] = mapped_column(UtcTime)
     updated_at: Mapped[datetime] = mapped_column(UtcTime)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class StaffRole(Base):
+    """A person's role in one department: author, reviewer, approver (the department
+    head), operator, auditor, admin. ``department`` '*' scopes a role to every one."""
+
+    __tablename__ = "staff_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role", "department"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str] = mapped_column(String(64))
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(UtcTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcTime)
+
+
+class Approval(Base):
+    """A decision on a job (or content version), tied to exactly what was approved: the
+    content version and the target count. A change to either voids it."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(16))  # job | content
+    entity_id: Mapped[str] = mapped_column(String(64))
+    content_version: Mapped[int | None] = mapped_column(Integer)
+    target_count: Mapped[int | None] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of what was approved
+    role: Mapped[str] = mapped_column(String(16))  # the role it was decided in
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))  # approved | rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(UtcTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)

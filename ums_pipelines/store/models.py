@@ -211,6 +211,8 @@ class Job(Base):
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Every URL in every content area becomes a per-recipient short link (click tracking).
     shorten_urls: Mapped[bool | None] = mapped_column(Boolean)
+    # Who registered it: the author, who may never approve it.
+    created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcTime)
     updated_at: Mapped[datetime] = mapped_column(UtcTime)
 
