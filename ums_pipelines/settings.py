@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     shortlink_port: int = Field(
         default=8950, ge=1, le=65535, description="Port the redirect service listens on."
     )
+    approval_threshold: int = Field(
+        default=10_000,
+        ge=0,
+        description="A bulk job with more targets than this needs the department head's"
+        " approval (four-eyes); every advertising job needs it whatever its size.",
+    )
 
     @property
     def resolved_home(self) -> Path:
