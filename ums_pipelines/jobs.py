@@ -379,6 +379,7 @@ def register_job(
         leg_timeout_s=plan.leg_timeout_s,
         params=job_params or None,
         shorten_urls=plan.shorten_urls or None,
+        created_by=actor,
         created_at=now,
         updated_at=now,
     )
