@@ -1,0 +1,182 @@
+"""Four-eyes approval of jobs: the department head approves or rejects, never the author.
+
+An approval stores the fingerprint of what was approved (``gate.fingerprint``): the
+content version, the target count, routes, sender, send window and values. Any change
+voids it: the code that changes one of those calls ``void_stale`` (or ``void_approvals``),
+and the gate at send time compares fingerprints anyway. Every decision and every void
+is in the audit log.
+
+Rejection reasons are a managed list with codes (``REJECTION_REASONS``), a constant
+here because the schema has no table for them; "OTHER" needs a note.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ums_pipelines import audit
+from ums_pipelines.compliance.gate import fingerprint, valid_approval
+from ums_pipelines.compliance.roles import require_role
+from ums_pipelines.store.compliance import Approval
+from ums_pipelines.store.engine import utcnow
+from ums_pipelines.store.models import Job
+
+__all__ = [
+    "APPROVER_ROLE",
+    "REJECTION_REASONS",
+    "ApprovalError",
+    "approve_job",
+    "reject_job",
+    "void_approvals",
+    "void_stale",
+]
+
+APPROVER_ROLE = "approver"
+REJECTION_REASONS: dict[str, str] = {
+    "AD_RULES": "advertising rules not met: (광고) label, sender, free opt-out, night window",
+    "CONTENT": "content wrong or misleading: amounts, rates, dates, terms",
+    "WORDING": "forbidden or inappropriate wording",
+    "PII": "personal data in the content or attachments",
+    "TARGETS": "target list wrong: segment, count far from the plan, duplicates",
+    "SCHEDULE": "send window or timing not acceptable",
+    "SENDER": "sender number or profile not appropriate for this department",
+    "BUDGET": "cost over the department's budget",
+    "OTHER": "other (the note says why)",
+}
+_CLOSED = ("cancelled", "stopped", "done")
+
+
+class ApprovalError(PermissionError):
+    """A decision that is refused: the author deciding, a closed job, no frozen targets."""
+
+
+def _decidable(session: Session, job_id: str, actor: str) -> Job:
+    """The job, if ``actor`` may decide on it now; the reason otherwise."""
+    if not actor or not actor.strip():
+        raise ValueError("actor: who decides must be named")
+    job = session.get(Job, job_id)
+    if job is None:
+        raise ApprovalError(f"job_id: no job {job_id!r}")
+    if job.status in _CLOSED:
+        raise ApprovalError(f"job {job_id} is {job.status}: there is nothing left to decide")
+    if job.status == "standing":
+        raise ApprovalError(f"job {job_id} is a standing real-time job: it is not approved")
+    if job.created_by is None:
+        # Four-eyes cannot be shown without knowing the first pair.
+        raise ApprovalError(f"job {job_id} has no recorded author: register it again")
+    if actor == job.created_by:
+        raise ApprovalError(f"job {job_id}: {actor} is its author and cannot decide on it")
+    require_role(session, actor, APPROVER_ROLE, job.department)
+    return job
+
+
+def _decision(job: Job, actor: str, decision: str, reason: str | None) -> Approval:
+    return Approval(
+        entity="job",
+        entity_id=job.job_id,
+        content_version=job.template_version,
+        target_count=job.target_count,
+        fingerprint=fingerprint(job),
+        role=APPROVER_ROLE,
+        decided_by=actor,
+        decision=decision,
+        reason=reason,
+        decided_at=utcnow(),
+    )
+
+
+def approve_job(
+    session: Session, job_id: str, approver: str, reason: str | None = None
+) -> Approval:
+    """Approve the job as it is now; the same approver approving it again changes nothing."""
+    job = _decidable(session, job_id, approver)
+    if job.target_count is None:
+        raise ApprovalError(
+            f"job {job_id} has no frozen target list: an approval is tied to the target count"
+        )
+    current = valid_approval(session, job)
+    if current is not None and current.decided_by == approver:
+        return current
+    row = _decision(job, approver, "approved", reason)
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        approver,
+        "job.approved",
+        "job",
+        job_id,
+        approval_id=row.id,
+        content_version=row.content_version,
+        target_count=row.target_count,
+        fingerprint=row.fingerprint,
+        reason=reason,
+    )
+    return row
+
+
+def reject_job(
+    session: Session, job_id: str, approver: str, code: str, note: str | None = None
+) -> Approval:
+    """Reject the job for a listed reason; its approvals are voided with the rejection."""
+    if code not in REJECTION_REASONS:
+        raise ValueError(f"reason: {code!r} is not one of {', '.join(REJECTION_REASONS)}")
+    if code == "OTHER" and not (note and note.strip()):
+        raise ValueError("note: a rejection for OTHER needs a note saying why")
+    job = _decidable(session, job_id, approver)
+    reason = f"{code}: {REJECTION_REASONS[code]}" + (f" ({note.strip()})" if note else "")
+    void_approvals(session, job_id, f"rejected by {approver} ({code})", actor=approver)
+    row = _decision(job, approver, "rejected", reason)
+    session.add(row)
+    session.flush()
+    audit.record(
+        session, approver, "job.rejected", "job", job_id, approval_id=row.id, code=code, note=note
+    )
+    return row
+
+
+def _void(session: Session, rows: list[Approval], job_id: str, reason: str, actor: str) -> int:
+    if not rows:
+        return 0
+    now = utcnow()
+    for row in rows:
+        row.voided_at, row.void_reason = now, reason
+    audit.record(
+        session,
+        actor,
+        "approval.voided",
+        "job",
+        job_id,
+        approval_ids=[r.id for r in rows],
+        reason=reason,
+    )
+    return len(rows)
+
+
+def _active(session: Session, job_id: str) -> list[Approval]:
+    return list(
+        session.scalars(
+            select(Approval).where(
+                Approval.entity == "job",
+                Approval.entity_id == job_id,
+                Approval.decision == "approved",
+                Approval.voided_at.is_(None),
+            )
+        )
+    )
+
+
+def void_approvals(session: Session, job_id: str, reason: str, actor: str = "ums") -> int:
+    """Void every standing approval of the job (a change, a rejection); returns how many."""
+    if not reason or not reason.strip():
+        raise ValueError("reason: a void needs a reason")
+    return _void(session, _active(session, job_id), job_id, reason, actor)
+
+
+def void_stale(session: Session, job: Job, reason: str, actor: str = "ums") -> int:
+    """After a change to the job: void the approvals that no longer match it (a change
+    that left the approved facts as they were voids nothing)."""
+    current = fingerprint(job)
+    stale = [r for r in _active(session, job.job_id) if r.fingerprint != current]
+    return _void(session, stale, job.job_id, reason, actor)
