@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -81,6 +82,32 @@ class Settings(BaseSettings):
         ge=0,
         description="A bulk job with more targets than this needs the department head's"
         " approval (four-eyes); every advertising job needs it whatever its size.",
+    )
+
+    # The advertising night rule (Information and Communications Network Act art. 50),
+    # in Korea time (``timezone``): compliance.night holds what may not go until the end.
+    ad_night_start: time = Field(
+        default=time(21, 0),
+        description="From this time an advertisement goes only to a customer with a night"
+        " consent for its channel (consent purpose night_ad); others are held, not dropped.",
+    )
+    ad_night_end: time = Field(
+        default=time(8, 0), description="The advertising night ends: held messages go from here."
+    )
+    friendtalk_night_start: time = Field(
+        default=time(20, 0),
+        description="No FriendTalk or brand message from this time, whatever the consent"
+        " (check: some sources say 20:50).",
+    )
+    friendtalk_night_end: time = Field(
+        default=time(8, 0), description="FriendTalk and brand messages may go again from here."
+    )
+    night_send_margin_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=600,
+        description="A send checked this close before a ban begins is held too: the request"
+        " may reach the provider after the boundary.",
     )
 
     @property
