@@ -1,0 +1,1 @@
+"""Compliance as code: forbidden words, the sender registry, PII detection and approvals."""
