@@ -17,11 +17,30 @@ from ums_pipelines.compliance.pii.findings import AFTER, BEFORE, THRESHOLD, Cont
 __all__ = ["find_emails", "find_phones"]
 
 _PREFIX = r"(?:1[016789]|2|[3-6][1-5]|70|50[2-8])"
+# Between digit groups: nothing, one separator, or a dash/dot with spaces around it.
+_SEP = r"(?:\s?[-.]\s?|\s)?"
 _PHONE_NATIONAL = re.compile(
-    BEFORE + r"(?:\(0" + _PREFIX + r"\)\s?|0" + _PREFIX + r"[-.\s]?)\d{3,4}[-.\s]?\d{4}" + AFTER
+    BEFORE
+    + r"(?:\(0"
+    + _PREFIX
+    + r"\)\s?|0"
+    + _PREFIX
+    + _SEP
+    + r")\d{3,4}"
+    + _SEP
+    + r"\d{4}"
+    + AFTER
 )
 _PHONE_INTERNATIONAL = re.compile(
-    r"(?<![\w+])\+82[-.\s]?(?:\(0\)\s?)?0?" + _PREFIX + r"[-.\s]?\d{3,4}[-.\s]?\d{4}" + AFTER
+    r"(?<![\w+])\+82"
+    + _SEP
+    + r"(?:\(0\)\s?)?0?"
+    + _PREFIX
+    + _SEP
+    + r"\d{3,4}"
+    + _SEP
+    + r"\d{4}"
+    + AFTER
 )
 _PHONE_WORDS = Context.of(
     ["연락처", "전화번호", "전화", "휴대폰", "핸드폰", "휴대전화", "문의", "phone", "mobile", "tel"]

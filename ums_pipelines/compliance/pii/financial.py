@@ -61,6 +61,8 @@ ACCOUNT_GROUPS: frozenset[tuple[int, ...]] = frozenset(
     }
 )
 _ACCOUNT_GROUPED = re.compile(BEFORE + r"\d{3,6}(?:-\d{1,7}){2,3}" + AFTER)
+# Order and reference numbers often open with a date: 2026-1126-0001 is not an account.
+_DATE_LED = re.compile(r"(?:19|20)\d\d-?(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
 _ACCOUNT_BARE = re.compile(BEFORE + r"\d{10,14}" + AFTER)
 _BANKS = [
     "국민은행",
@@ -144,7 +146,7 @@ def find_accounts(text: str) -> list[Finding]:
     found: list[Finding] = []
     for match in _ACCOUNT_GROUPED.finditer(text):
         groups = tuple(len(part) for part in match.group(0).split("-"))
-        if groups not in ACCOUNT_GROUPS:
+        if groups not in ACCOUNT_GROUPS or _DATE_LED.match(match.group(0)):
             continue
         score = 0.2 + _ACCOUNT_WORDS.score(text, match.start(), match.end())
         if score >= THRESHOLD:
