@@ -17,6 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from ums_pipelines.compliance.approvals import approve_job
+from ums_pipelines.compliance.gate import needs_approval
+from ums_pipelines.compliance.roles import grant_role
 from ums_pipelines.gateway_sim import GatewaySimulator, SimConfig
 from ums_pipelines.jobs import (
     ChannelVariant,
@@ -28,10 +31,11 @@ from ums_pipelines.jobs import (
 from ums_pipelines.lanes import CHANNELS, Lane, Purpose
 from ums_pipelines.settings import Settings
 from ums_pipelines.store import Store
-from ums_pipelines.store.models import Consent, Customer, Message
+from ums_pipelines.store.models import Consent, Customer, Job, Message
 from ums_pipelines.targets import extract_targets
 
 SENDER = "15881234"
+HEAD = "test-head"  # the test department's head: approves jobs the author ("test") wrote
 # Hangul only, short: every SMS stays a 90-byte SMS unless a test says otherwise.
 VARIANTS = (
     ChannelVariant("sms", "[UMS은행] {{ name }}님 업무 처리 완료"),
@@ -178,11 +182,26 @@ class Bank:
             )
         return job_id
 
-    def targeted(self, job_id: str | None = None, **kwargs: Any) -> str:
-        """Register a job and freeze its targets."""
+    def targeted(self, job_id: str | None = None, *, approve: bool = True, **kwargs: Any) -> str:
+        """Register a job and freeze its targets; a job that needs four-eyes approval
+        (advertising, or above the threshold) is approved by the department head unless
+        ``approve=False``."""
         job_id = self.register(job_id, **kwargs)
         extract_targets(self.store, self.settings, job_id)
+        if approve:
+            self.approve(job_id, only_if_needed=True)
         return job_id
+
+    def approve(self, job_id: str, *, only_if_needed: bool = False) -> None:
+        """The job's approval by the department head (``HEAD``), someone other than its
+        author ("test"), holding the approver role that an admin granted."""
+        with self.store.session() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            if only_if_needed and needs_approval(job, self.settings) is None:
+                return
+            grant_role(session, HEAD, "approver", job.department, granted_by="test-admin")
+            approve_job(session, job_id, HEAD)
 
     def messages(self, job_id: str) -> list[Message]:
         with self.store.session() as session:

@@ -16,10 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
-from ums_pipelines.compliance.gate import fingerprint, valid_approval
+from ums_pipelines.compliance.gate import (
+    ApprovalRequired,
+    changes,
+    fingerprint,
+    require_approved,
+    valid_approval,
+)
 from ums_pipelines.compliance.roles import require_role
+from ums_pipelines.settings import Settings
 from ums_pipelines.store.compliance import Approval
-from ums_pipelines.store.engine import utcnow
+from ums_pipelines.store.engine import Store, utcnow
 from ums_pipelines.store.models import Job
 
 __all__ = [
@@ -27,6 +34,7 @@ __all__ = [
     "REJECTION_REASONS",
     "ApprovalError",
     "approve_job",
+    "check_job",
     "reject_job",
     "void_approvals",
     "void_stale",
@@ -136,22 +144,14 @@ def reject_job(
     return row
 
 
-def _void(session: Session, rows: list[Approval], job_id: str, reason: str, actor: str) -> int:
-    if not rows:
-        return 0
+def _void(session: Session, voids: list[tuple[Approval, str]], job_id: str, actor: str) -> int:
     now = utcnow()
-    for row in rows:
+    for row, reason in voids:
         row.voided_at, row.void_reason = now, reason
-    audit.record(
-        session,
-        actor,
-        "approval.voided",
-        "job",
-        job_id,
-        approval_ids=[r.id for r in rows],
-        reason=reason,
-    )
-    return len(rows)
+        audit.record(
+            session, actor, "approval.voided", "job", job_id, approval_id=row.id, reason=reason
+        )
+    return len(voids)
 
 
 def _active(session: Session, job_id: str) -> list[Approval]:
@@ -171,12 +171,32 @@ def void_approvals(session: Session, job_id: str, reason: str, actor: str = "ums
     """Void every standing approval of the job (a change, a rejection); returns how many."""
     if not reason or not reason.strip():
         raise ValueError("reason: a void needs a reason")
-    return _void(session, _active(session, job_id), job_id, reason, actor)
+    return _void(session, [(r, reason) for r in _active(session, job_id)], job_id, actor)
 
 
-def void_stale(session: Session, job: Job, reason: str, actor: str = "ums") -> int:
+def void_stale(session: Session, job: Job, reason: str | None = None, actor: str = "ums") -> int:
     """After a change to the job: void the approvals that no longer match it (a change
-    that left the approved facts as they were voids nothing)."""
+    that left the approved facts as they were voids nothing). Without a ``reason`` each
+    void says what changed."""
     current = fingerprint(job)
     stale = [r for r in _active(session, job.job_id) if r.fingerprint != current]
-    return _void(session, stale, job.job_id, reason, actor)
+    voids = [(r, reason or f"the job changed after approval: {changes(r, job)}") for r in stale]
+    return _void(session, voids, job.job_id, actor)
+
+
+def check_job(store: Store, settings: Settings, job_id: str) -> None:
+    """The send-time check of a bulk job: approvals it no longer matches are voided on
+    record (a path that changed it may have forgotten), and a job that needs approval
+    without a valid one raises ApprovalRequired, naming what it awaits."""
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise KeyError(f"job_id: no job {job_id!r}")
+        void_stale(session, job)
+        try:
+            require_approved(session, settings, job)
+        except ApprovalRequired as exc:
+            refused = exc  # raised after the voids are committed
+        else:
+            return
+    raise refused

@@ -34,6 +34,7 @@ __all__ = [
     "ApprovalRequired",
     "ApprovalState",
     "approval_state",
+    "changes",
     "decisions",
     "fingerprint",
     "needs_approval",
@@ -121,6 +122,16 @@ def valid_approval(session: Session, job: Job) -> Approval | None:
     ).first()
 
 
+def changes(row: Approval, job: Job) -> str:
+    """What differs between an approval and the job now, as far as the row tells."""
+    changed = []
+    if row.content_version != job.template_version:
+        changed.append(f"content version {row.content_version} -> {job.template_version}")
+    if row.target_count != job.target_count:
+        changed.append(f"target count {row.target_count} -> {job.target_count}")
+    return ", ".join(changed) or "routes, sender, send window or values"
+
+
 def _missing(session: Session, job: Job) -> str:
     """What the job lacks, in words an operator can act on."""
     if job.target_count is None:
@@ -132,12 +143,7 @@ def _missing(session: Session, job: Job) -> str:
             continue
         if row.voided_at is not None:
             return f"the approval by {row.decided_by} was voided: {row.void_reason}"
-        changed = []
-        if row.content_version != job.template_version:
-            changed.append(f"content version {row.content_version} -> {job.template_version}")
-        if row.target_count != job.target_count:
-            changed.append(f"target count {row.target_count} -> {job.target_count}")
-        what = ", ".join(changed) or "routes, sender, send window or values"
+        what = changes(row, job)
         return f"the job changed after {row.decided_by}'s approval ({what}); approve it again"
     return "no approval by the department head (ums approval approve JOB --actor HEAD)"
 

@@ -20,6 +20,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ums_pipelines.compliance.gate import require_approved
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
 from ums_pipelines.dispatch.claims import (
@@ -233,6 +234,8 @@ def materialize_chunk(
         job = session.get(Job, job_id)
         if job is None:
             raise KeyError(f"job_id: no job {job_id!r}")
+        # Every writer of a split checks four-eyes (a cancelled job's splits are exempt).
+        require_approved(session, settings, job)
         variants = template_variants(session, job.template_id, job.template_version)
         renderer = renderer_for(session, settings, job, now)
         customers = {

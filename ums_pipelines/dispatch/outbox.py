@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ums_pipelines.compliance.approvals import check_job
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.dispatch.claims import Claimed, claim_rows, reap_expired
 from ums_pipelines.dispatch.compose import compose
@@ -46,6 +47,7 @@ def _today(settings: Settings, now: datetime) -> str:
 
 def enqueue_job(store: Store, settings: Settings, job_id: str, chunk: int = 2000) -> EnqueueResult:
     """Write the first leg of every target once; rows already in the outbox are left alone."""
+    check_job(store, settings, job_id)  # four-eyes: nothing is written awaiting approval
     targets = read_targets(settings, job_id)
     created = existing_count = failed = 0
     ids = targets["customer_id"].to_list()

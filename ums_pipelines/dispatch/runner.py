@@ -27,6 +27,7 @@ import polars as pl
 
 from ums_pipelines.billing import price_of
 from ums_pipelines.channels.providers import ProviderAdapter, build_adapters, make_client
+from ums_pipelines.compliance.approvals import check_job
 from ums_pipelines.dispatch import housekeeping as hk
 from ums_pipelines.dispatch.breaker import CircuitBreaker
 from ums_pipelines.dispatch.bulk import ChunkWork, claim_chunk, materialize_chunk, plan_chunks
@@ -261,6 +262,8 @@ class Dispatcher:
         client: httpx.AsyncClient | None = None,
     ) -> DispatchResult:
         started = time.monotonic()
+        # Four-eyes first: a job awaiting its department head's approval sends nothing.
+        await asyncio.to_thread(check_job, self.store, self.settings, job_id)
         self._stop = asyncio.Event()
         result = DispatchResult(job_id)
         await asyncio.to_thread(plan_chunks, self.store, job_id)

@@ -17,6 +17,8 @@ from sqlalchemy import func, insert, select
 from ums_pipelines.channels.checks import check_message
 from ums_pipelines.channels.content import ContentStore
 from ums_pipelines.channels.payload import Button, DmLetter, Image, Payload, PushOptions
+from ums_pipelines.compliance.approvals import approve_job
+from ums_pipelines.compliance.roles import grant_role
 from ums_pipelines.content.spec import VariableSpec
 from ums_pipelines.dispatch.bulk import ChunkWork, claim_chunk, materialize_chunk, plan_chunks
 from ums_pipelines.jobs import (
@@ -196,6 +198,10 @@ def _render_all(store: Store, settings: Settings, n: int, nameless_every: int) -
             params={"event_date": "2026-12-20"},
         )
     extract_targets(store, settings, "winter")
+    with store.session() as session:
+        # An advertising job: its department head approves what "test" wrote.
+        grant_role(session, "head", "approver", "디지털마케팅부", granted_by="admin")
+        approve_job(session, "winter", "head")
     plan_chunks(store, "winter")
     lease = timedelta(minutes=10)
     while True:

@@ -381,6 +381,7 @@ def test_composed_rows_go_out_in_the_wire_format(
         variables=("name", "customer_id"),
     )
     extract_targets(sim_bank.store, sim_bank.settings, job_id)
+    sim_bank.approve(job_id)  # an advertising job: the department head's four-eyes
     enqueue_job(sim_bank.store, sim_bank.settings, job_id)
     with sim_bank.store.session() as session:
         rows = {c: claim(session, c, "me", 10, timedelta(seconds=30), job_id) for c in channels}
