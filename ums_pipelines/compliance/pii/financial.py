@@ -33,7 +33,7 @@ _IIN: tuple[tuple[str, str, str, frozenset[int]], ...] = (
     ("jcb", "3528", "3589", frozenset({16, 17, 18, 19})),
     ("diners", "300", "305", frozenset({14, 16, 17, 18, 19})),
     ("diners", "36", "36", frozenset({14, 16, 17, 18, 19})),
-    ("diners", "38", "39", frozenset({16, 17, 18, 19})),
+    ("diners", "38", "39", frozenset({14, 16, 17, 18, 19})),
     ("discover", "6011", "6011", frozenset({16, 17, 18, 19})),
     ("discover", "644", "649", frozenset({16, 17, 18, 19})),
     ("discover", "65", "65", frozenset({16, 17, 18, 19})),

@@ -99,7 +99,15 @@ _NEGATIVE_WORDS = (
 
 def _alternation(words: Iterable[str]) -> re.Pattern[str]:
     ordered = sorted(set(words), key=len, reverse=True)
-    return re.compile("|".join(re.escape(word) for word in ordered), re.IGNORECASE)
+    # An English keyword must start a word ("order", not "border"); it may be a prefix
+    # ("licen" for licence/license). Korean words match anywhere: particles attach to them.
+    return re.compile(
+        "|".join(
+            ("(?<![A-Za-z])" if word[0].isascii() and word[0].isalpha() else "") + re.escape(word)
+            for word in ordered
+        ),
+        re.IGNORECASE,
+    )
 
 
 _NEGATIVE = _alternation(_NEGATIVE_WORDS)
