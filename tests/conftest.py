@@ -19,6 +19,29 @@ from ums_pipelines.store import Store
 
 PG_URL = os.environ.get("UMS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
+# pytester: tests/test_pii_log_guard.py runs an inner pytest to see the guard fail a test.
+pytest_plugins = ["pytester"]
+_GUARD_NAME = "ums_pii_log_guard"
+
+
+def _load_by_path(name: str, relative: str) -> ModuleType:
+    """A module under tests/ loaded by its path: tests/ has no packages to import from."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / relative)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every test of the suite (each xdist worker too) fails in teardown if a log line it
+    # caused holds a phone number, RRN, card number or customer name: tests/pii_log_guard.py.
+    if not config.pluginmanager.has_plugin(_GUARD_NAME):
+        config.pluginmanager.register(_load_by_path(_GUARD_NAME, "pii_log_guard.py"), _GUARD_NAME)
+
 
 def _pg_available() -> str | None:
     try:
