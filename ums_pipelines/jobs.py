@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ums_pipelines import audit
 from ums_pipelines.channels.payload import CHANNELS, Payload
 from ums_pipelines.channels.rendering import templated_strings
+from ums_pipelines.compliance import senders
 from ums_pipelines.content.spec import (
     CUSTOMER_FIELDS,
     JOB_FIELDS,
@@ -43,7 +44,6 @@ __all__ = [
     "version_rows",
 ]
 
-_SENDER = re.compile(r"^(\d{8,11}|1\d{3}\d{4})$")
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -68,16 +68,38 @@ class ChannelVariant:
             object.__setattr__(self, "payload", None)
 
 
-def register_sender_number(session: Session, number: str, label: str, actor: str) -> SenderNumber:
-    digits = re.sub(r"\D", "", number)
-    if not _SENDER.match(digits):
-        raise JobError(f"sender_number: {number!r} is not an 8–11 digit number")
-    existing = session.get(SenderNumber, digits)
-    if existing:
-        return existing
-    row = SenderNumber(number=digits, label=label, active=True, registered_at=utcnow())
-    session.add(row)
-    audit.record(session, actor, "sender_number.registered", "sender_number", digits, label=label)
+def register_sender_number(
+    session: Session,
+    number: str,
+    label: str,
+    actor: str,
+    *,
+    department: str | None = None,
+    proof_ref: str | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> SenderNumber:
+    """Register a caller number in the sender registry; a number already registered is
+    returned as it is (``compliance.senders.update`` changes it)."""
+    try:
+        digits = senders.clean_value("number", number)
+        existing = session.get(SenderNumber, digits)
+        if existing:
+            return existing
+        row = senders.register(
+            session,
+            "number",
+            digits,
+            label,
+            actor,
+            department=department,
+            proof_ref=proof_ref,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+    except senders.SenderError as exc:
+        raise JobError(str(exc)) from None
+    assert isinstance(row, SenderNumber)
     return row
 
 
@@ -356,9 +378,18 @@ def register_job(
     # A standing job's values come with each request, checked when it arrives.
     wanted = param_fields(session, template.id, version)
     job_params = check_params(wanted, params or {}, complete=not per_request)
-    sender = session.get(SenderNumber, re.sub(r"\D", "", sender_number))
-    if sender is None or not sender.active:
-        raise JobError(f"sender_number: {sender_number} is not a registered, active sender number")
+    try:  # registered, active, and valid over the job's whole window
+        sender = senders.usable(
+            session,
+            "number",
+            sender_number,
+            not_before=plan.not_before,
+            must_end_by=plan.must_end_by,
+            now=now,
+        )
+    except senders.SenderError as exc:
+        raise JobError(str(exc)) from None
+    assert isinstance(sender, SenderNumber)
     routes_json: dict[str, Any] = {k: list(v) for k, v in routes.items()}
     job = Job(
         job_id=job_id,
