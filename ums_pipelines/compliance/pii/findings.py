@@ -7,6 +7,7 @@ ends up in a log line or a traceback does not leak the value.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -189,8 +190,17 @@ class Finding:
 def resolve_overlaps(candidates: Iterable[Finding]) -> list[Finding]:
     """One finding per span: the higher-priority type wins, then the longer match."""
     rank = {name: index for index, name in enumerate(PII_TYPES)}
-    chosen: list[Finding] = []
+    # Kept findings never overlap, so sorted by start their ends are sorted too, and a
+    # candidate only needs checking against its two neighbours (bisect, not a scan: a
+    # spreadsheet can hold thousands of findings).
+    starts: list[int] = []
+    kept: list[Finding] = []
     for candidate in sorted(candidates, key=lambda f: (rank[f.type], -(f.end - f.start), f.start)):
-        if all(candidate.end <= kept.start or candidate.start >= kept.end for kept in chosen):
-            chosen.append(candidate)
-    return sorted(chosen, key=lambda f: (f.start, f.end))
+        at = bisect.bisect_left(starts, candidate.start)
+        if at > 0 and kept[at - 1].end > candidate.start:
+            continue
+        if at < len(kept) and kept[at].start < candidate.end:
+            continue
+        starts.insert(at, candidate.start)
+        kept.insert(at, candidate)
+    return kept
