@@ -85,3 +85,15 @@ def test_negatives_in_a_message() -> None:
         "문의 1588-9999"
     )
     assert scan_text(text) == []
+
+
+def test_resolve_overlaps_by_priority_then_length() -> None:
+    from ums_pipelines.compliance.pii.findings import resolve_overlaps
+
+    phone = Finding("PHONE", 10, 23, "x" * 13)
+    rrn = Finding("KR_RRN", 12, 26, "x" * 14)  # overlaps the phone, higher priority
+    touching = Finding("EMAIL", 26, 40, "x" * 14)  # starts where the RRN ends
+    short_card = Finding("CARD", 30, 35, "x" * 5)  # inside the e-mail address
+    account = Finding("ACCOUNT", 0, 10, "x" * 10)  # ends where the phone starts
+    kept = resolve_overlaps([phone, short_card, account, rrn, touching])
+    assert [(f.type, f.start) for f in kept] == [("ACCOUNT", 0), ("KR_RRN", 12), ("EMAIL", 26)]
