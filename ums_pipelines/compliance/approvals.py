@@ -65,7 +65,7 @@ def _decidable(session: Session, job_id: str, actor: str) -> Job:
         raise ValueError("actor: who decides must be named")
     job = session.get(Job, job_id)
     if job is None:
-        raise ApprovalError(f"job_id: no job {job_id!r}")
+        raise KeyError(f"job_id: no job {job_id!r}")
     if job.status in _CLOSED:
         raise ApprovalError(f"job {job_id} is {job.status}: there is nothing left to decide")
     if job.status == "standing":

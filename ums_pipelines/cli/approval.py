@@ -1,0 +1,208 @@
+"""``ums approval approve|reject|status|reasons|grant|revoke|roles``: four-eyes approval of
+jobs by the department head, and the staff roles it needs.
+
+Exit codes: 0 done, 1 refused (the author deciding, a missing role, a closed job),
+2 bad input (an unknown job, role or rejection reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from ums_pipelines.settings import Settings, get_settings
+from ums_pipelines.store import Store
+from ums_pipelines.store.engine import as_utc
+
+__all__ = ["approval_app"]
+
+console = Console(soft_wrap=True)
+approval_app = typer.Typer(
+    help="Four-eyes approval of jobs by the department head, and staff roles.",
+    no_args_is_help=True,
+)
+_ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
+_DEPARTMENT = typer.Option("--department", help="The department, or '*' for every one.")
+_T = TypeVar("_T")
+
+
+@contextmanager
+def _store() -> Iterator[tuple[Store, Settings]]:
+    settings = get_settings()
+    store = Store(settings.store_url)
+    try:
+        store.migrate()
+        yield store, settings
+    finally:
+        store.dispose()
+
+
+def _run(work: Callable[[Session, Settings], _T]) -> _T:
+    """Run one action in a transaction; a refusal exits 1, bad input 2, with the reason."""
+    try:
+        with _store() as (store, settings), store.session() as session:
+            return work(session, settings)
+    except PermissionError as exc:  # ApprovalError, RoleError
+        console.print(f"[red]refused[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    except KeyError as exc:
+        console.print(f"[red]{escape(str(exc.args[0]))}[/red]")
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _when(value: datetime | None, settings: Settings) -> str:
+    if value is None:
+        return ""
+    return as_utc(value).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@approval_app.command("approve")
+def approve(
+    job_id: Annotated[str, typer.Argument(help="The job to approve, as it is now.")],
+    actor: Annotated[str, _ACTOR],
+    reason: Annotated[str | None, typer.Option(help="A note kept with the approval.")] = None,
+) -> None:
+    """Approve a targeted job as its department head; never its author. Any later change
+    to its content version, target count, routes, sender, window or values voids it."""
+    from ums_pipelines.compliance.approvals import approve_job
+
+    def work(session: Session, settings: Settings) -> str:
+        row = approve_job(session, job_id, actor, reason)
+        return (
+            f"[green]approved[/green] job {escape(job_id)} by {escape(actor)}:"
+            f" content v{row.content_version}, {row.target_count:,} targets,"
+            f" fingerprint {row.fingerprint[:12]}"
+        )
+
+    console.print(_run(work))
+
+
+@approval_app.command("reject")
+def reject(
+    job_id: Annotated[str, typer.Argument(help="The job to reject.")],
+    actor: Annotated[str, _ACTOR],
+    reason: Annotated[str, typer.Option("--reason", help="A code of `ums approval reasons`.")],
+    note: Annotated[str | None, typer.Option(help="What to fix (needed for OTHER).")] = None,
+) -> None:
+    """Reject a job for a listed reason; its standing approvals are voided."""
+    from ums_pipelines.compliance.approvals import reject_job
+
+    def work(session: Session, settings: Settings) -> str:
+        row = reject_job(session, job_id, actor, reason, note)
+        return f"[yellow]rejected[/yellow] job {escape(job_id)} by {escape(actor)}: {row.reason}"
+
+    console.print(_run(work))
+
+
+@approval_app.command("reasons")
+def reasons() -> None:
+    """The managed list of rejection reasons."""
+    from ums_pipelines.compliance.approvals import REJECTION_REASONS
+
+    table = Table("code", "reason", title="Rejection reasons", title_justify="left")
+    for code, text in REJECTION_REASONS.items():
+        table.add_row(code, text)
+    console.print(table)
+
+
+@approval_app.command("status")
+def status(job_id: Annotated[str, typer.Argument(help="The job.")]) -> None:
+    """Whether the job needs approval, whether it has a valid one, and every decision."""
+    from ums_pipelines.compliance.gate import approval_state
+
+    def work(session: Session, settings: Settings) -> None:
+        state = approval_state(session, settings, job_id)
+        console.print(f"job {escape(job_id)}  fingerprint {state.fingerprint[:12]}")
+        console.print(f"needs approval: {escape(state.needed or 'no')}")
+        if state.valid is not None:
+            console.print(
+                f"[green]approved[/green] by {escape(state.valid.decided_by)}"
+                f" at {_when(state.valid.decided_at, settings)}: may send"
+            )
+        elif state.needed is None:
+            console.print("[green]may send[/green] without approval")
+        else:
+            console.print(f"[red]awaiting approval[/red]: {escape(state.missing or '')}")
+        if not state.history:
+            return
+        table = Table("decided", "by", "decision", "targets", "v", "reason", "voided")
+        for row in state.history:
+            voided = f"{_when(row.voided_at, settings)} {row.void_reason}" if row.voided_at else ""
+            table.add_row(
+                _when(row.decided_at, settings),
+                escape(row.decided_by),
+                row.decision,
+                "" if row.target_count is None else f"{row.target_count:,}",
+                str(row.content_version or ""),
+                escape(row.reason or ""),
+                escape(voided),
+            )
+        console.print(table)
+
+    _run(work)
+
+
+@approval_app.command("grant")
+def grant(
+    user: Annotated[str, typer.Argument(help="Who receives the role.")],
+    role: Annotated[str, typer.Argument(help="author|reviewer|approver|operator|auditor|admin")],
+    department: Annotated[str, _DEPARTMENT],
+    actor: Annotated[str, _ACTOR],
+) -> None:
+    """Grant a role in a department (never to oneself)."""
+    from ums_pipelines.compliance.roles import grant_role
+
+    def work(session: Session, settings: Settings) -> str:
+        grant_role(session, user, role, department, actor)
+        return f"[green]granted[/green] {escape(user)}: {role} in {escape(department)}"
+
+    console.print(_run(work))
+
+
+@approval_app.command("revoke")
+def revoke(
+    user: Annotated[str, typer.Argument(help="Whose role ends.")],
+    role: Annotated[str, typer.Argument(help="The role.")],
+    department: Annotated[str, _DEPARTMENT],
+    actor: Annotated[str, _ACTOR],
+) -> None:
+    """Revoke a role; the grant stays on record."""
+    from ums_pipelines.compliance.roles import revoke_role
+
+    def work(session: Session, settings: Settings) -> str:
+        revoke_role(session, user, role, department, actor)
+        return f"[yellow]revoked[/yellow] {escape(user)}: {role} in {escape(department)}"
+
+    console.print(_run(work))
+
+
+@approval_app.command("roles")
+def roles(user: Annotated[str, typer.Argument(help="The person.")]) -> None:
+    """The roles a person holds now."""
+    from ums_pipelines.compliance.roles import roles_of
+
+    def work(session: Session, settings: Settings) -> None:
+        held = roles_of(session, user)
+        if not held:
+            console.print(f"{escape(user)} holds no role")
+            return
+        table = Table("role", "department", "granted by", "granted", title=f"Roles of {user}")
+        for row in held:
+            table.add_row(
+                row.role, escape(row.department), escape(row.granted_by),
+                _when(row.granted_at, settings),
+            )  # fmt: skip
+        console.print(table)
+
+    _run(work)
