@@ -48,6 +48,7 @@ def dispatch(
     owner: Annotated[str | None, typer.Option(help="Lease owner name (default random).")] = None,
 ) -> None:
     """Send a targeted bulk job until every message is terminal; safe to run several times."""
+    from ums_pipelines.compliance.gate import ApprovalRequired
     from ums_pipelines.dispatch.runner import Dispatcher
 
     settings = get_settings()
@@ -65,6 +66,9 @@ def dispatch(
     except KeyError as exc:
         console.print(f"[red]{exc.args[0]}")
         raise typer.Exit(code=2) from exc
+    except ApprovalRequired as exc:  # four-eyes: nothing was sent
+        console.print(f"[red]{exc}")
+        raise typer.Exit(code=1) from exc
     finally:
         store.dispose()
     table = Table(title=f"Job {job_id}: {result.status}", title_justify="left")
