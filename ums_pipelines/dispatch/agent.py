@@ -27,6 +27,7 @@ import httpx
 from sqlalchemy import or_, select
 
 from ums_pipelines.channels.providers import ProviderAdapter, build_adapters, make_client
+from ums_pipelines.compliance.night import NightScreen
 from ums_pipelines.dispatch import agents as registry
 from ums_pipelines.dispatch import housekeeping as hk
 from ums_pipelines.dispatch.breaker import CircuitBreaker
@@ -95,6 +96,8 @@ class Agent:
         self.started = asyncio.Event()
         self._stop = asyncio.Event()
         self._pool: ThreadPoolExecutor | None = None
+        # The advertising night rule on every job's rows (by day: a time comparison).
+        self._night = NightScreen(store, settings, self.agent_id)
 
     async def _thread(self, fn: Callable[..., _R], *args: Any) -> _R:
         """Store work on the agent's own threads: in a process that also takes requests
@@ -190,6 +193,11 @@ class Agent:
                 await asyncio.sleep(max(grant.wait_s, 0.001))
                 continue
             part, batch = batch[: grant.granted], batch[grant.granted :]
+            if self._night.due(utcnow()):
+                allowed = await self._thread(self._night, part + batch)
+                part, batch = allowed[: grant.granted], allowed[grant.granted :]
+                if not part:
+                    continue
             outcomes = await adapter.send(part)
             await self._thread(self._record, provider, outcomes)
 

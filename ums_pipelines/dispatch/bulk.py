@@ -20,6 +20,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ums_pipelines.compliance import night
 from ums_pipelines.compliance.gate import require_approved
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
@@ -248,6 +249,9 @@ def materialize_chunk(
             )
             for cid, chain in zip(ids, chains, strict=True)
         ]
+        # The night rule: what may not go now is written to wait (one consent query).
+        ok = [row for row, error in rendered if error is None]
+        night_held = night.hold_split(session, settings, job, ok, now)
     with store.session() as session:
         # The job's state as of the write: a pause or cancel may have come meanwhile.
         job = session.get(Job, job_id)
@@ -272,8 +276,10 @@ def materialize_chunk(
                 )
             elif error is None and job.status == "paused":
                 row.update(state="held")  # written, not sent: resume queues it
-            elif error is None and early:
-                pass
+            elif error is None and (early or row["idempotency_key"] in night_held):
+                # Queued: claims honour not_before (the job's, or the end of the ban).
+                key = row["idempotency_key"]
+                row["not_before"] = night_held.get(key, row["not_before"])
             elif error is None:
                 row.update(
                     state="claimed", lease_owner=owner, lease_expires_at=now + lease, attempts=1
@@ -314,6 +320,7 @@ def materialize_chunk(
                 )
             )
             next_legs(session, settings, failed_ids, now)
+        night.record_written_holds(session, settings, list(night_held), now)
         if len(claimed) < len(mine) and not stopped and not early:
             # A take-over: the dead writer's rows of this chunk that are still queued.
             leftover = select(T.id).where(
@@ -321,6 +328,7 @@ def materialize_chunk(
                 T.customer_id.in_(ids),
                 T.leg == 0,
                 T.state == "queued",
+                or_(T.not_before.is_(None), T.not_before <= now),
             )
             claimed.extend(claim_where(session, leftover, owner, lease, now))
         session.execute(

@@ -27,6 +27,7 @@ import polars as pl
 
 from ums_pipelines.billing import price_of
 from ums_pipelines.channels.providers import ProviderAdapter, build_adapters, make_client
+from ums_pipelines.compliance import night
 from ums_pipelines.compliance.approvals import check_job
 from ums_pipelines.dispatch import housekeeping as hk
 from ums_pipelines.dispatch.breaker import CircuitBreaker
@@ -63,6 +64,8 @@ class DispatchResult:
     seconds: float = 0.0
     lost_leases: int = 0
     retries: dict[str, int] = field(default_factory=dict)
+    # Queued for a later moment (held for the night ban): not sent, not finished.
+    held: int = 0
 
     @property
     def in_flight(self) -> int:
@@ -98,6 +101,7 @@ class Dispatcher:
         self._stats = RecordStats()
         self._pace_key: str | None = None
         self._leg_timeout: timedelta | None = None
+        self._night: night.NightScreen | None = None
 
     # -- the hot path -------------------------------------------------------------------
 
@@ -195,6 +199,13 @@ class Dispatcher:
                 await asyncio.sleep(max(wait_s, 0.001))
                 continue
             part, batch = batch[:granted], batch[granted:]
+            if self._night is not None and self._night.due(utcnow()):
+                # The last mile: rows claimed before a ban began are checked again,
+                # the rest of the batch too (a held row must not use a token).
+                allowed = await asyncio.to_thread(self._night, part + batch)
+                part, batch = allowed[:granted], allowed[granted:]
+                if not part:
+                    continue
             outcomes = await adapter.send(part)
             await asyncio.to_thread(self._record, provider, outcomes, part)
 
@@ -268,6 +279,9 @@ class Dispatcher:
         result = DispatchResult(job_id)
         await asyncio.to_thread(plan_chunks, self.store, job_id)
         self._leg_timeout = await asyncio.to_thread(hk.leg_timeout, self.store, job_id)
+        self._night = await asyncio.to_thread(
+            night.screen_for_job, self.store, self.settings, job_id, self.owner
+        )
         self._pace_key = await asyncio.to_thread(
             hk.configure_pace, self.store, self.limiter, job_id
         )
@@ -313,6 +327,7 @@ class Dispatcher:
 
     def _finish(self, result: DispatchResult, job_id: str, started: float) -> DispatchResult:
         result.states = job_state_counts(self.store, job_id)
+        result.held = night.held_count(self.store, job_id)
         result.terminal = result.status == "done"
         result.submitted = {c: self._sent[c] for c in CHANNELS if self._sent[c]}
         result.lost_leases = self._stats.lost_lease
@@ -367,6 +382,14 @@ class Dispatcher:
                 if left == 0 and all(s in TERMINAL_STATES for s in states):
                     await asyncio.to_thread(hk.finish, self.store, job_id, states)
                     return "done"
+                if left == 0 and set(states) <= TERMINAL_STATES | {"queued"}:
+                    # All that is left waits past this run (held for the night): return
+                    # now, the job unfinished, rather than idle until the deadline.
+                    rest = max(deadline_seconds - (time.monotonic() - started), 0.0)
+                    now = utcnow()
+                    horizon = now + timedelta(seconds=rest)
+                    if await asyncio.to_thread(night.parked, self.store, job_id, now, horizon):
+                        return "held"
             if time.monotonic() - started > deadline_seconds:
                 return "deadline"
             await asyncio.sleep(self.tick)
