@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = ["FIELDS", "KINDS", "NOUNS", "SenderError", "check_fields", "check_window", "clean_value"]
@@ -110,7 +110,8 @@ def check_fields(kind: str, changes: dict[str, Any]) -> dict[str, Any]:
         elif name in ("valid_from", "valid_until"):
             if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
                 raise SenderError(f"{name}: {value} has no time zone (give +09:00 or UTC)")
-            out[name] = value
+            # Stored in UTC: SQLite keeps the wall time and drops the zone.
+            out[name] = value.astimezone(UTC) if value is not None else None
         elif name == "active":
             out[name] = bool(value)
         elif name == "detail" and kind != "number":
