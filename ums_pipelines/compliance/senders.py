@@ -166,8 +166,10 @@ def register(
     if kind == "number":
         row = SenderNumber(number=value, active=True, registered_at=now, updated_at=now, **checked)
     else:
-        row = Sender(kind=kind, value=value, active=True, registered_at=now, updated_at=now,
-                     revision=1, **checked)  # fmt: skip
+        row = Sender(kind=kind, value=value, active=True, registered_at=now, revision=1)
+        row.updated_at = now
+        for name, given in checked.items():
+            setattr(row, name, given)
     session.add(row)
     session.flush()
     _audit(session, actor, kind, "registered", None, row)
@@ -194,9 +196,8 @@ def update(
     row = _find(session, kind, value)
     if row is None:
         raise SenderError(f"{FIELDS[kind]}: {value} is not registered")
-    given = {"label": label, "department": department, "proof_ref": proof_ref,
-             "valid_from": valid_from, "valid_until": valid_until, "active": active,
-             "detail": detail}  # fmt: skip
+    given: dict[str, Any] = dict(label=label, department=department, proof_ref=proof_ref)
+    given |= dict(valid_from=valid_from, valid_until=valid_until, active=active, detail=detail)
     checked = check_fields(kind, {k: v for k, v in given.items() if v is not KEEP})
     before = _entry(kind, row)
     new = {k: as_utc(v) if isinstance(v, datetime) else v for k, v in checked.items()}
@@ -207,8 +208,8 @@ def update(
     check_window(since, until)
     if all(v == getattr(before, k) for k, v in new.items()):
         return row
-    for name, new in checked.items():
-        setattr(row, name, new)
+    for name, changed in checked.items():
+        setattr(row, name, changed)
     row.updated_at = utcnow()
     if isinstance(row, Sender):
         row.revision += 1
@@ -257,6 +258,8 @@ def usable(
 ) -> Registered:
     """The registered sender a job may use in its window (``not_before`` to
     ``must_end_by``, from ``now`` when it has no start), else SenderError saying why."""
+    if kind not in KINDS:
+        raise SenderError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
     field = FIELDS[kind]
     shown = value
     try:
