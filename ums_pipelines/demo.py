@@ -32,6 +32,7 @@ from ums_pipelines.store.engine import Store
 from ums_pipelines.store.models import Customer, Job, Message
 
 __all__ = [
+    "DEMO_AUTHOR",
     "DEMO_JOB_ID",
     "ChannelRow",
     "DemoOutcome",
@@ -48,6 +49,7 @@ __all__ = [
 
 DEMO_JOB_ID = "demo-welcome"
 DEMO_SENDER = "15881234"
+DEMO_AUTHOR = "demo-author"  # registers the job; its department head approves it
 # The table's rows, in this order: every message type a provider takes.
 TYPES = (
     "SMS",
@@ -160,7 +162,7 @@ def register_demo_job(store: Store) -> bool:
             routes=ROUTES,
             sender_number=DEMO_SENDER,
             department="digital-channel",
-            actor="demo",
+            actor=DEMO_AUTHOR,
             lane=Lane.INFORMATIONAL,
         )
     return created

@@ -115,6 +115,7 @@ def demo(
     one real-time message of every channel and type, report."""
     # Imported here, not with the CLI: the showcase brings in the dispatcher and Polars,
     # whose runtime takes over SIGINT, and `ums gateway-sim` must still stop on Ctrl-C.
+    from ums_pipelines.demo_approval import approve_demo_job
     from ums_pipelines.demo_showcase import (
         SHOWCASE,
         SHOWCASE_COUNTRIES,
@@ -167,6 +168,7 @@ def demo(
         was_done = bulk_done and showcase_complete(store)
         state = "registered" if created else ("already complete" if bulk_done else "resuming")
         console.print(f"job {DEMO_JOB_ID}: {state}")
+        console.print(approve_demo_job(store, settings))
         before = {j: ledger_summary(sim.base_url, j + ".") for j in earlier}
         with _progress() as progress:
             task = progress.add_task("messages terminal", total=None)

@@ -1,0 +1,43 @@
+"""Four-eyes in ``ums demo``: the author registers the job, its department head approves
+exactly the frozen target list and content version."""
+
+from __future__ import annotations
+
+from ums_pipelines.compliance.approvals import approve_job
+from ums_pipelines.compliance.gate import needs_approval, valid_approval
+from ums_pipelines.compliance.roles import grant_role
+from ums_pipelines.demo import DEMO_JOB_ID
+from ums_pipelines.settings import Settings
+from ums_pipelines.store.engine import Store
+from ums_pipelines.store.models import Job
+
+__all__ = ["DEMO_HEAD", "approve_demo_job"]
+
+DEMO_HEAD = "demo-head"
+_CLOSED = ("done", "cancelled", "stopped")
+
+
+def approve_demo_job(store: Store, settings: Settings) -> str:
+    """Freeze the demo job's targets and have the department head approve them (once);
+    returns the line the demo prints. A job from before four-eyes (no recorded author)
+    or already finished is reported, not approved."""
+    from ums_pipelines.targets import extract_targets  # Polars: not at CLI start-up
+
+    extract_targets(store, settings, DEMO_JOB_ID)
+    with store.session() as session:
+        job = session.get(Job, DEMO_JOB_ID)
+        if job is None:
+            raise KeyError(f"job_id: no job {DEMO_JOB_ID!r}")
+        row = valid_approval(session, job)
+        if row is None and job.status not in _CLOSED and job.created_by:
+            grant_role(session, DEMO_HEAD, "approver", job.department, granted_by="demo-admin")
+            row = approve_job(session, DEMO_JOB_ID, DEMO_HEAD, "demo: list and content checked")
+        needed = needs_approval(job, settings)
+        why = f"required: {needed}" if needed else "not required at this size, given anyway"
+        if row is None:
+            return f"four-eyes: job {DEMO_JOB_ID} has no approval ({why})"
+        return (
+            f"four-eyes: job {DEMO_JOB_ID} registered by {job.created_by}, approved by"
+            f" {row.decided_by} (head of {job.department}) for content v{row.content_version}"
+            f" and {row.target_count:,} targets ({why})"
+        )
