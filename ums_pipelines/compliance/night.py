@@ -1,21 +1,17 @@
 """The advertising night rule where messages are sent: what may go now, what waits.
 
 From ``ad_night_start`` to ``ad_night_end`` (Korea time) an advertisement goes only to a
-customer with a night consent (purpose ``night_ad``) for its channel; FriendTalk and
-brand messages do not go at all from ``friendtalk_night_start`` to
-``friendtalk_night_end``. Nothing is dropped: a held row stays ``queued`` with
-``not_before`` at the end of the ban and goes then, unless its job's window or its
-content's validity ends first (the sweeps expire it like any queued row).
+customer with a night consent (``night_ad``) for its channel; FriendTalk and brand
+messages do not go at all in their own night (``friendtalk_night_*``). Nothing is
+dropped: a held row stays ``queued`` with ``not_before`` at the end of the ban, and goes
+then unless its job's window or content validity ends first (the sweeps expire it).
 
-Two places hold. A split is written with the rows that may not go queued rather than
-claimed (:func:`hold_split`); and just before a send the sender checks its batch against
-the clock again (:class:`NightScreen`, the last mile), since a split written at 20:59:59
-is sent after 21:00. By day both cost a comparison of times; at night the last mile is
-one read query per batch. A job that is not advertising and uses no Kakao advertising
-channel pays nothing (the dispatcher decides that once per job).
-
-The window arithmetic is :func:`ums_pipelines.channels.windows.held_until`, with the
-boundaries from the settings.
+A split is written with such rows queued, not claimed (:func:`hold_split`), and just
+before a send the batch is checked against the clock again (:class:`NightScreen`, the
+last mile: a split written at 20:59:59 is sent after 21:00). By day both cost a time
+comparison, at night the last mile one read query per batch; a job that is neither
+advertising nor on a Kakao ad channel pays nothing. The arithmetic is
+:func:`ums_pipelines.channels.windows.held_until` with the boundaries from the settings.
 """
 
 from __future__ import annotations
@@ -48,9 +44,7 @@ __all__ = [
     "applies",
     "held_count",
     "hold_split",
-    "night_consents",
     "parked",
-    "record_holds",
     "record_written_holds",
     "rule_for",
     "screen_for_job",
@@ -64,6 +58,13 @@ HOLD_CODE = "NIGHT-HOLD"  # the delivery event's code on a held row
 EVENTS: Table = DeliveryEvent.__table__  # type: ignore[assignment]
 CONSENTS: Table = Consent.__table__  # type: ignore[assignment]
 JOBS: Table = Job.__table__  # type: ignore[assignment]
+# Per outbox row: does its customer consent at night on its channel (correlated EXISTS).
+_NIGHT = exists().where(
+    CONSENTS.c.customer_id == T.customer_id,
+    CONSENTS.c.channel == T.channel,
+    CONSENTS.c.purpose == NIGHT_CONSENT,
+    CONSENTS.c.granted.is_(True),
+)
 
 
 @dataclass(frozen=True)
@@ -96,15 +97,12 @@ class NightRule:
         return any(self.until(c, ad, now, False) is not None for c in ("sms", *KAKAO_AD_CHANNELS))
 
 
+_FIELDS = ("ad_night_start", "ad_night_end", "friendtalk_night_start", "friendtalk_night_end")
+
+
 def rule_for(settings: Settings) -> NightRule:
-    return _rule(
-        settings.ad_night_start,
-        settings.ad_night_end,
-        settings.friendtalk_night_start,
-        settings.friendtalk_night_end,
-        settings.timezone,
-        settings.night_send_margin_s,
-    )
+    times = (getattr(settings, name) for name in _FIELDS)
+    return _rule(*times, settings.timezone, settings.night_send_margin_s)
 
 
 @lru_cache(maxsize=8)
@@ -123,13 +121,10 @@ def applies(purpose: str, channels: Iterable[str]) -> bool:
     return purpose == Purpose.ADVERTISING.value or not KAKAO_AD_CHANNELS.isdisjoint(channels)
 
 
-def night_consents(session: Session, customer_ids: Iterable[str]) -> set[tuple[str, str]]:
+def _night_consents(session: Session, customer_ids: Iterable[str]) -> set[tuple[str, str]]:
     """(customer, channel) pairs with a granted night consent, in one query."""
-    ids = list(set(customer_ids))
-    if not ids:
-        return set()
     query = select(Consent.customer_id, Consent.channel).where(
-        Consent.customer_id.in_(ids),
+        Consent.customer_id.in_(sorted(set(customer_ids))),
         Consent.purpose == NIGHT_CONSENT,
         Consent.granted.is_(True),
     )
@@ -137,11 +132,7 @@ def night_consents(session: Session, customer_ids: Iterable[str]) -> set[tuple[s
 
 
 def hold_split(
-    session: Session,
-    settings: Settings,
-    job: Job,
-    rows: Sequence[Mapping[str, Any]],
-    now: datetime,
+    session: Session, settings: Settings, job: Job, rows: Sequence[Mapping[str, Any]], now: datetime
 ) -> dict[str, datetime]:
     """Rows of a split being written that may not go: idempotency key -> when they may.
 
@@ -149,12 +140,11 @@ def hold_split(
     returned is always after the job's ``not_before``)."""
     if not rows or not applies(job.purpose, {r["channel"] for r in rows}):
         return {}
-    start = as_utc(job.not_before) if job.not_before is not None else None
-    at = max(now, start) if start is not None else now
+    at = max(now, as_utc(job.not_before)) if job.not_before is not None else now
     rule = rule_for(settings)
     if not rule.in_force(at):
         return {}
-    consents = night_consents(session, (r["customer_id"] for r in rows))
+    consents = _night_consents(session, (r["customer_id"] for r in rows))
     held: dict[str, datetime] = {}
     for r in rows:
         night = (r["customer_id"], r["channel"]) in consents
@@ -166,15 +156,11 @@ def hold_split(
 
 def _detail(settings: Settings, channel: str, opens: datetime) -> str:
     local = as_utc(opens).astimezone(settings.tz)
-    why = (
-        "FriendTalk and brand messages' night hours"
-        if channel in KAKAO_AD_CHANNELS
-        else "advertising at night without a night consent"
-    )
+    why = "FriendTalk/brand night hours" if channel in KAKAO_AD_CHANNELS else "no night consent"
     return f"held for the night ban until {local:%Y-%m-%d %H:%M} {settings.timezone}: {why}"
 
 
-def record_holds(
+def _record_holds(
     session: Session, settings: Settings, held: Sequence[tuple[int, str, datetime]], now: datetime
 ) -> None:
     """One ``ums/held`` delivery event per held row (id, channel, until): the reason is
@@ -183,20 +169,13 @@ def record_holds(
         return
     dialect = session.get_bind().dialect.name
     stmt = postgresql.insert(EVENTS) if dialect == "postgresql" else sqlite.insert(EVENTS)
+    event = {"stage": "ums", "status": "held", "code": HOLD_CODE, "occurred_at": now}
     # Held again another night: the first event stays (one per message, stage, status).
     session.execute(
         stmt.on_conflict_do_nothing(),
         [
-            {
-                "message_id": mid,
-                "stage": "ums",
-                "status": "held",
-                "code": HOLD_CODE,
-                "detail": _detail(settings, channel, opens),
-                "occurred_at": now,
-                "recorded_at": now,
-            }
-            for mid, channel, opens in held
+            {**event, "message_id": mid, "detail": _detail(settings, c, t), "recorded_at": now}
+            for mid, c, t in held
         ],
     )
 
@@ -211,16 +190,14 @@ def record_written_holds(
                 T.idempotency_key.in_(keys), T.state == "queued", T.not_before > now
             )
         ).all()
-        record_holds(session, settings, [(r[0], r[1], r[2]) for r in rows], now)
+        _record_holds(session, settings, [(r[0], r[1], r[2]) for r in rows], now)
 
 
 @dataclass(frozen=True)
 class NightScreen:
-    """The last mile: the part of a batch that may be sent now. Rows that may not are
-    handed back ``queued`` until the ban ends (no attempt used), with a held event.
-
-    ``purpose`` is the job's (the dispatcher's screen); None looks up each row's job (the
-    agent serves every job)."""
+    """The last mile: the part of a batch that may be sent now; the rest is handed back
+    ``queued`` until the ban ends (no attempt used), with a held event. ``purpose`` is
+    the job's (a dispatcher); None looks up each row's job (the agent serves them all)."""
 
     store: Store
     settings: Settings
@@ -237,15 +214,8 @@ class NightScreen:
             return batch
         if self.purpose is not None and not applies(self.purpose, {c.channel for c in batch}):
             return batch
-        c = CONSENTS.c
-        night = exists().where(
-            c.customer_id == T.customer_id,
-            c.channel == T.channel,
-            c.purpose == NIGHT_CONSENT,
-            c.granted.is_(True),
-        )
         query = (
-            select(T.id, T.channel, JOBS.c.purpose, night)
+            select(T.id, T.channel, JOBS.c.purpose, _NIGHT)
             .join(JOBS, JOBS.c.job_id == T.job_id)
             .where(T.id.in_([b.id for b in batch]))
         )
@@ -260,7 +230,7 @@ class NightScreen:
             return batch
         with self.store.session() as session:
             held = _hand_back(session, holds, self.owner, now)
-            record_holds(session, self.settings, held, now)
+            _record_holds(session, self.settings, held, now)
         # A row not handed back was not ours any more (lease lost): not sent either.
         return [b for b in batch if b.id not in holds]
 
@@ -268,11 +238,9 @@ class NightScreen:
 def _hand_back(
     session: Session, holds: Mapping[int, tuple[str, datetime]], owner: str, now: datetime
 ) -> list[tuple[int, str, datetime]]:
-    by_time: dict[datetime, list[int]] = {}
-    for mid, (_, opens) in holds.items():
-        by_time.setdefault(opens, []).append(mid)
     held: list[tuple[int, str, datetime]] = []
-    for opens, ids in by_time.items():
+    for opens in {t for _, t in holds.values()}:  # one statement per end of a ban
+        ids = [mid for mid, (_, t) in holds.items() if t == opens]
         returned = session.execute(
             update(MESSAGES)
             .where(T.id.in_(ids), T.lease_owner == owner, T.state == "claimed")
