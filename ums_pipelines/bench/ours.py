@@ -17,6 +17,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from ums_pipelines.bench.population import BenchStore
+from ums_pipelines.compliance.approvals import approve_job
+from ums_pipelines.compliance.roles import grant_role
 from ums_pipelines.dispatch.housekeeping import chunks_left
 from ums_pipelines.dispatch.ratelimit import SharedRateLimiter
 from ums_pipelines.dispatch.runner import Dispatcher
@@ -24,9 +26,10 @@ from ums_pipelines.store.engine import as_utc, utcnow
 from ums_pipelines.store.models import Job, Message
 from ums_pipelines.targets import extract_targets
 
-__all__ = ["JobRun", "all_submitted", "run_job_until_accepted", "stop_job"]
+__all__ = ["BENCH_HEAD", "JobRun", "all_submitted", "approve", "run_job_until_accepted", "stop_job"]
 
 _POLL_S = 0.2
+BENCH_HEAD = "bench-head"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,16 @@ def all_submitted(bs: BenchStore, job_id: str) -> bool:
     return not pending
 
 
+def approve(bs: BenchStore, job_id: str) -> None:
+    """The department head's approval of the frozen list, by someone other than its
+    author ("bench"), as ``ums approval approve`` would record it."""
+    with bs.store.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        grant_role(session, BENCH_HEAD, "approver", job.department, granted_by="bench-admin")
+        approve_job(session, job_id, BENCH_HEAD)
+
+
 def stop_job(bs: BenchStore, job_id: str) -> None:
     """Pause the job: the dispatcher's housekeeping notices and returns."""
     with bs.store.session() as session:
@@ -75,9 +88,14 @@ async def run_job_until_accepted(
     limiter: SharedRateLimiter | None = None,
     deadline_s: float = 3600.0,
 ) -> JobRun:
-    """Extract targets and dispatch the job until every message is accepted; timed."""
+    """Extract targets, approve (untimed) and dispatch the job until every message is
+    accepted; timed."""
     started = utcnow()
     await asyncio.to_thread(extract_targets, bs.store, bs.settings, job_id)
+    # Four-eyes, as any job above the threshold needs: not part of the figure.
+    approving = utcnow()
+    await asyncio.to_thread(approve, bs, job_id)
+    started += utcnow() - approving
     dispatcher = Dispatcher(bs.store, bs.settings, limiter=limiter)
     task = asyncio.create_task(dispatcher.run_job(job_id, deadline_seconds=deadline_s))
     give_up = time.monotonic() + deadline_s
