@@ -17,7 +17,10 @@ from ums_pipelines.cli.dispatch import dispatch, job_app
 from ums_pipelines.cli.message import message_app
 from ums_pipelines.cli.mo import mo_app
 from ums_pipelines.cli.optout import optout_app
+from ums_pipelines.cli.pii import pii_app
+from ums_pipelines.cli.senders import senders_app
 from ums_pipelines.cli.shortlink import shortlink_app
+from ums_pipelines.cli.words import words_app
 
 __all__ = ["app", "main"]
 
@@ -41,6 +44,9 @@ app.add_typer(message_app, name="message")
 content_app.command("preview")(preview)
 app.add_typer(content_app, name="content")
 app.add_typer(shortlink_app, name="shortlink")
+app.add_typer(pii_app, name="pii")
+app.add_typer(words_app, name="words")
+app.add_typer(senders_app, name="senders")
 console = Console()
 
 

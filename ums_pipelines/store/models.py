@@ -6,7 +6,7 @@ configured zone.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -23,8 +23,10 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -55,7 +57,22 @@ NAMING = {
 }
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-UtcTime = DateTime(timezone=True)
+
+
+class _UtcDateTime(TypeDecorator[datetime]):
+    """Aware times are written as UTC. SQLite keeps no zone: a ``+09:00`` time written
+    as given would read back as UTC nine hours off (a send window, a validity end)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+
+UtcTime = _UtcDateTime()
 
 
 class Base(DeclarativeBase):
