@@ -76,16 +76,12 @@ def record(
     # this session loaded earlier.
     head = session.get(Watermark, HEAD, populate_existing=True)
     parsed = _parse_head(head.value) if head else None
-    if parsed is not None:
-        prev = parsed[1]
-        last = session.scalars(select(AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
-        if last != prev:
-            # Linking to the checkpoint keeps the evidence: verify will name the gap.
-            log.warning("audit log: newest row differs from its head checkpoint")
-    else:
-        # The first entry, or a log written before the checkpoint existed.
-        last = session.scalars(select(AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
-        prev = last or GENESIS
+    last = session.scalars(select(AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
+    if parsed is not None and last != parsed[1]:
+        # Linking to the checkpoint, not the last row, keeps the evidence for verify.
+        log.warning("audit log: newest row differs from its head checkpoint")
+    # No checkpoint: the first entry, or a log written before checkpoints existed.
+    prev = parsed[1] if parsed else (last or GENESIS)
     at = utcnow()
     row = AuditLog(
         at=at,
@@ -114,7 +110,7 @@ class Break:
     row's action and entity (never its actor or detail, which may be personal)."""
 
     row_id: int
-    kind: str  # edited | deleted | inserted | truncated | checkpoint | anchor
+    kind: str  # edited | deleted | unlinked | inserted | truncated | checkpoint | anchor
     reason: str
     action: str | None = None
     entity: str | None = None
@@ -268,8 +264,8 @@ def verify_log(
                     problem = Break(
                         row.id,
                         "inserted",
-                        f"row {row.id} is past the head checkpoint "
-                        f"({_describe(head)}): it was inserted directly, not by record",
+                        f"row {row.id} is past the head checkpoint (row "
+                        f"{head[0] if head else '-'}): inserted directly, not by record",
                         row.action,
                         row.entity,
                     )
@@ -290,10 +286,6 @@ def verify_log(
             break
     walker.finish(head)
     return Verification(walker.count, head, walker.problem)
-
-
-def _describe(head: tuple[int, str] | None) -> str:
-    return f"row {head[0]}" if head else "missing"
 
 
 def verify_chain(session: Session) -> int:
