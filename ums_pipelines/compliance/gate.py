@@ -9,6 +9,11 @@ change forgot to say so, and the gate names what changed.
 Standing (real-time) jobs are exempt: they carry transactional and authentication
 notices one request at a time, checked at intake. Cancelled and stopped jobs send
 nothing, so writing their splits as cancelled rows needs no approval either.
+
+Resending the failed (``ums job resend-failed``) needs no new approval, advertising or
+not: it sends the approved content to customers of the approved list whom the job did
+not reach, and leaves every approved fact (so the fingerprint) as it was. It is still
+under the gate: ``ums dispatch`` refuses to send the new round once the approval is void.
 """
 
 from __future__ import annotations
