@@ -33,11 +33,11 @@ def approve_demo_job(store: Store, settings: Settings) -> str:
             grant_role(session, DEMO_HEAD, "approver", job.department, granted_by="demo-admin")
             row = approve_job(session, DEMO_JOB_ID, DEMO_HEAD, "demo: list and content checked")
         needed = needs_approval(job, settings)
-        why = f"required: {needed}" if needed else "not required at this size, given anyway"
+        why = f"required: {needed}" if needed else "optional at this size"
         if row is None:
-            return f"four-eyes: job {DEMO_JOB_ID} has no approval ({why})"
+            return f"four-eyes  {DEMO_JOB_ID}: no approval ({why})"
         return (
-            f"four-eyes: job {DEMO_JOB_ID} registered by {job.created_by}, approved by"
-            f" {row.decided_by} (head of {job.department}) for content v{row.content_version}"
-            f" and {row.target_count:,} targets ({why})"
+            f"four-eyes  {DEMO_JOB_ID}: by {job.created_by}, approved by {row.decided_by}"
+            f" ({job.department} head), v{row.content_version} x {row.target_count:,} targets;"
+            f" {why}"
         )

@@ -20,12 +20,11 @@ def test_the_demo_job_is_approved_by_its_head_once(bank: Any) -> None:
     assert register_demo_job(bank.store)
     line = approve_demo_job(bank.store, settings)
     assert line == (
-        f"four-eyes: job {DEMO_JOB_ID} registered by demo-author, approved by demo-head"
-        " (head of digital-channel) for content v1 and 4 targets"
-        " (required: 4 targets, above the approval threshold of 3)"
+        f"four-eyes  {DEMO_JOB_ID}: by demo-author, approved by demo-head (digital-channel head),"
+        " v1 x 4 targets; required: 4 targets, above the approval threshold of 3"
     )
     check_job(bank.store, settings, DEMO_JOB_ID)  # may be sent
     again = approve_demo_job(bank.store, bank.settings)
-    assert again.endswith("(not required at this size, given anyway)")
+    assert again.endswith("; optional at this size")
     with bank.store.session() as session:
         assert len(session.scalars(select(Approval)).all()) == 1
