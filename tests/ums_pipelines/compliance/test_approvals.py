@@ -5,6 +5,7 @@ sends. Each runs on SQLite and PostgreSQL; the sends go to the gateway simulator
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from ums_pipelines.compliance.approvals import (
 from ums_pipelines.compliance.gate import (
     ApprovalRequired,
     approval_state,
+    fingerprint,
     needs_approval,
     valid_approval,
 )
@@ -28,9 +30,10 @@ from ums_pipelines.compliance.roles import RoleError, grant_role
 from ums_pipelines.dispatch.control import cancel
 from ums_pipelines.dispatch.outbox import enqueue_job
 from ums_pipelines.dispatch.runner import Dispatcher
-from ums_pipelines.jobs import ChannelVariant
+from ums_pipelines.jobs import ChannelVariant, SendPlan
 from ums_pipelines.lanes import Purpose
 from ums_pipelines.store.compliance import Approval
+from ums_pipelines.store.engine import as_utc
 from ums_pipelines.store.models import AuditLog, Job, Message
 from ums_pipelines.targets import extract_targets, targets_path
 
@@ -284,3 +287,23 @@ def test_the_fixture_approves_advertising_jobs_as_the_head(bank: Any) -> None:
     state = _state(bank, job_id)
     assert state.may_send and state.valid is not None
     assert state.valid.decided_by == "test-head"
+
+
+def test_the_fingerprint_survives_the_store_and_time_zones(bank: Any) -> None:
+    """An approval of a job with a +09:00 send window still matches it when read back
+    (UTC on the store, microseconds kept): no false void."""
+    kst = timezone(timedelta(hours=9))
+    start = datetime.now(kst).replace(microsecond=123456) + timedelta(days=1)
+    plan = SendPlan(not_before=start, must_end_by=start + timedelta(hours=2))
+    job_id = ad_job(bank, plan=plan)
+    approve(bank, job_id, head(bank))
+    with bank.store.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        assert as_utc(job.not_before or start) == start  # the same instant
+        kept = fingerprint(job)
+        job.routes = dict(reversed(list(job.routes.items())))  # key order does not count
+        assert fingerprint(job) == kept
+    check_job(bank.store, bank.settings, job_id)
+    with bank.store.session() as session:
+        assert session.scalars(select(Approval.voided_at)).all() == [None]
