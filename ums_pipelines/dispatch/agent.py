@@ -178,7 +178,8 @@ class Agent:
                     await self._thread(hk.release, self.store, [c.id for c in batch], self.agent_id)
                 idle = max(idle, 1.0)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), idle)
+                async with asyncio.timeout(idle):  # not wait_for: see runner._sender
+                    await self._stop.wait()
             idle = self.config.poll_s
 
     async def _send(self, provider: str, adapter: ProviderAdapter, batch: list[Claimed]) -> None:
@@ -246,7 +247,8 @@ class Agent:
                 # e.g. the gateway down for receipts: try again next round.
                 log.exception("agent %s: %s failed", self.agent_id, name)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), period)
+                async with asyncio.timeout(period):
+                    await self._stop.wait()
 
     def _duties(self, client: httpx.AsyncClient) -> list[Coroutine[None, None, None]]:
         cfg = self.config

@@ -155,8 +155,12 @@ class Dispatcher:
             except asyncio.QueueEmpty:
                 batch = await asyncio.to_thread(self._sweep, channel, adapter.batch_size, job_id)
                 if not batch:
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+                    # cancel that lands as the queue hands over a batch, and a cancelled
+                    # dispatcher's sender then looped on (a test hung in asyncio.run).
                     with contextlib.suppress(TimeoutError):
-                        batch = await asyncio.wait_for(queue.get(), idle)
+                        async with asyncio.timeout(idle):
+                            batch = await queue.get()
             if not batch:
                 # A sweep is a write transaction: idle channels' senders back off the writer lock.
                 idle = min(idle * 2, max(self.tick, _MAX_IDLE_S))
