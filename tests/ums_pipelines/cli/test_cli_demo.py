@@ -370,16 +370,17 @@ def _browser() -> ModuleType:
 
 
 @pytest.mark.browser
-def test_demo_report_in_headless_chromium(first_run: DemoRun, tmp_path: Path) -> None:
+def test_demo_report_in_headless_chromium(
+    first_run: DemoRun, tmp_path: Path, chromium: str
+) -> None:
     browser = _browser()
-    browser._chromium()  # skip (or fail in CI) before doing any work
     assert first_run.exit_code == 0, first_run.output
     url = first_run.report_path().resolve().as_uri()
 
     png = tmp_path / "demo-report.png"
     width, height = browser.WIDTH, browser.HEIGHT
     browser._run_chromium(
-        tmp_path, "shot", f"--screenshot={png}", f"--window-size={width},{height}", url
+        chromium, tmp_path, "shot", f"--screenshot={png}", f"--window-size={width},{height}", url
     )
     shot_w, shot_h, colours = browser._read_png(png)
     assert (shot_w, shot_h) == (width, height)
@@ -389,7 +390,7 @@ def test_demo_report_in_headless_chromium(first_run: DemoRun, tmp_path: Path) ->
     for name, _ko, _en, colour in browser.SERIES:
         assert browser._has_colour(colours, colour), f"no {name} bar ({colour}) on the page"
 
-    dom = browser._run_chromium(tmp_path, "dom", "--dump-dom", url).stdout
+    dom = browser._run_chromium(chromium, tmp_path, "dom", "--dump-dom", url).stdout
     assert 'id="channel-table"' in dom
     assert 'id="channel-chart"' in dom
     assert dom.count('class="bar bar-delivered"') >= 3  # one per channel with traffic
