@@ -12,7 +12,7 @@ here because the schema has no table for them; "OTHER" needs a note.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
@@ -20,14 +20,15 @@ from ums_pipelines.compliance.gate import (
     ApprovalRequired,
     changes,
     fingerprint,
+    needs_approval,
     require_approved,
     valid_approval,
 )
 from ums_pipelines.compliance.roles import require_role
-from ums_pipelines.settings import Settings
+from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store.compliance import Approval
 from ums_pipelines.store.engine import Store, utcnow
-from ums_pipelines.store.models import Job
+from ums_pipelines.store.models import Job, Message
 
 __all__ = [
     "APPROVER_ROLE",
@@ -144,14 +145,44 @@ def reject_job(
     return row
 
 
-def _void(session: Session, voids: list[tuple[Approval, str]], job_id: str, actor: str) -> int:
+def _void(
+    session: Session,
+    voids: list[tuple[Approval, str]],
+    job: Job,
+    actor: str,
+    settings: Settings | None,
+) -> int:
     now = utcnow()
     for row, reason in voids:
         row.voided_at, row.void_reason = now, reason
         audit.record(
-            session, actor, "approval.voided", "job", job_id, approval_id=row.id, reason=reason
+            session, actor, "approval.voided", "job", job.job_id, approval_id=row.id, reason=reason
         )
+    if voids:
+        _hold(session, job, actor, voids[0][1], settings or get_settings())
     return len(voids)
+
+
+def _hold(session: Session, job: Job, actor: str, reason: str, settings: Settings) -> None:
+    """A job voided while it sends is paused as ``ums job pause`` does: its queued rows
+    are held (no sender, agents included, claims them) and its dispatchers stop at their
+    next look; what is in flight finishes. Resume once it is approved again."""
+    session.flush()
+    if job.status != "dispatching" or needs_approval(job, settings) is None:
+        return
+    if valid_approval(session, job) is not None:
+        return  # another approval of the job as it is still stands
+    result = session.execute(
+        update(Message)
+        .where(Message.job_id == job.job_id, Message.state == "queued")
+        .values(state="held", updated_at=utcnow())
+    )
+    held = int(result.rowcount)  # type: ignore[attr-defined]
+    job.status, job.updated_at = "paused", utcnow()
+    # "was" is what `ums job resume` goes back to.
+    audit.record(
+        session, actor, "job.paused", "job", job.job_id, held=held, was="dispatching", reason=reason
+    )
 
 
 def _active(session: Session, job_id: str) -> list[Approval]:
@@ -167,21 +198,37 @@ def _active(session: Session, job_id: str) -> list[Approval]:
     )
 
 
-def void_approvals(session: Session, job_id: str, reason: str, actor: str = "ums") -> int:
-    """Void every standing approval of the job (a change, a rejection); returns how many."""
+def void_approvals(
+    session: Session,
+    job_id: str,
+    reason: str,
+    actor: str = "ums",
+    settings: Settings | None = None,
+) -> int:
+    """Void every standing approval of the job (a change, a rejection); returns how many.
+    A job sending meanwhile that needs approval is paused (see ``_hold``)."""
     if not reason or not reason.strip():
         raise ValueError("reason: a void needs a reason")
-    return _void(session, [(r, reason) for r in _active(session, job_id)], job_id, actor)
+    job = session.get(Job, job_id)
+    if job is None:
+        raise KeyError(f"job_id: no job {job_id!r}")
+    return _void(session, [(r, reason) for r in _active(session, job_id)], job, actor, settings)
 
 
-def void_stale(session: Session, job: Job, reason: str | None = None, actor: str = "ums") -> int:
+def void_stale(
+    session: Session,
+    job: Job,
+    reason: str | None = None,
+    actor: str = "ums",
+    settings: Settings | None = None,
+) -> int:
     """After a change to the job: void the approvals that no longer match it (a change
     that left the approved facts as they were voids nothing). Without a ``reason`` each
-    void says what changed."""
+    void says what changed. A job sending meanwhile is paused as ``void_approvals`` does."""
     current = fingerprint(job)
     stale = [r for r in _active(session, job.job_id) if r.fingerprint != current]
     voids = [(r, reason or f"the job changed after approval: {changes(r, job)}") for r in stale]
-    return _void(session, voids, job.job_id, actor)
+    return _void(session, voids, job, actor, settings)
 
 
 def check_job(store: Store, settings: Settings, job_id: str) -> None:
@@ -192,7 +239,7 @@ def check_job(store: Store, settings: Settings, job_id: str) -> None:
         job = session.get(Job, job_id)
         if job is None:
             raise KeyError(f"job_id: no job {job_id!r}")
-        void_stale(session, job)
+        void_stale(session, job, settings=settings)
         try:
             require_approved(session, settings, job)
         except ApprovalRequired as exc:

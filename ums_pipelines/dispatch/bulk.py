@@ -235,8 +235,11 @@ def materialize_chunk(
         job = session.get(Job, job_id)
         if job is None:
             raise KeyError(f"job_id: no job {job_id!r}")
-        # Every writer of a split checks four-eyes (a cancelled job's splits are exempt).
-        require_approved(session, settings, job)
+        # Every writer of a split checks four-eyes; a paused job's rows are written held
+        # and a cancelled job's cancelled (neither is sent), so a void that paused a job
+        # stops its dispatchers quietly rather than failing them mid-split.
+        if job.status != "paused":
+            require_approved(session, settings, job)
         variants = template_variants(session, job.template_id, job.template_version)
         renderer = renderer_for(session, settings, job, now)
         customers = {

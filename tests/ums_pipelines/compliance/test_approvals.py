@@ -5,7 +5,7 @@ sends. Each runs on SQLite and PostgreSQL; the sends go to the gateway simulator
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -27,7 +27,8 @@ from ums_pipelines.compliance.gate import (
     valid_approval,
 )
 from ums_pipelines.compliance.roles import RoleError, grant_role
-from ums_pipelines.dispatch.control import cancel
+from ums_pipelines.dispatch.bulk import claim_chunk, materialize_chunk, plan_chunks
+from ums_pipelines.dispatch.control import cancel, pause, resume
 from ums_pipelines.dispatch.outbox import enqueue_job
 from ums_pipelines.dispatch.runner import Dispatcher
 from ums_pipelines.jobs import ChannelVariant, SendPlan
@@ -307,3 +308,41 @@ def test_the_fingerprint_survives_the_store_and_time_zones(bank: Any) -> None:
     check_job(bank.store, bank.settings, job_id)
     with bank.store.session() as session:
         assert session.scalars(select(Approval.voided_at)).all() == [None]
+
+
+def test_a_void_while_sending_holds_the_unsent_rows_until_approved_again(
+    sim_bank: Any, ledger_summary: Any
+) -> None:
+    bank = sim_bank
+    job_id = ad_job(bank)
+    approve(bank, job_id, head(bank))
+    assert enqueue_job(bank.store, bank.settings, job_id).created == 3  # queued, dispatching
+    with bank.store.session() as session:
+        voided = void_approvals(session, job_id, "content recalled", "ops", bank.settings)
+        assert voided == 1
+    assert outbox_states(bank, job_id) == {"held": 3}  # no sender, agent or not, claims them
+    with bank.store.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.status == "paused"
+    assert audit_actions(bank, job_id)[-2:] == ["approval.voided", "job.paused"]
+    with pytest.raises(ApprovalRequired, match="voided: content recalled"):
+        dispatch(bank, job_id)
+    approve(bank, job_id, "head")
+    assert resume(bank.store, job_id, "ops").status == "dispatching"
+    assert dispatch(bank, job_id).terminal
+    assert sum(c["accepted"] for c in ledger_summary(f"{job_id}.").values()) == 3
+
+
+def test_a_paused_jobs_split_is_written_held_without_approval(bank: Any) -> None:
+    job_id = ad_job(bank)
+    pause(bank.store, job_id, "ops")
+    plan_chunks(bank.store, job_id)
+    lease = timedelta(minutes=1)
+    with bank.store.session() as session:
+        work = claim_chunk(session, job_id, "me", lease, datetime.now(UTC))
+    assert work is not None
+    assert materialize_chunk(bank.store, bank.settings, job_id, work, "me", lease) == []
+    assert outbox_states(bank, job_id) == {"held": 3}
+    resume(bank.store, job_id, "ops")
+    with pytest.raises(ApprovalRequired):
+        dispatch(bank, job_id)
