@@ -3,7 +3,9 @@
 An item is a ``templates`` row (its attributes) with versions in ``template_versions``
 (one row per channel). An approved version is immutable: a change is a new version. A
 draft is never sent (``register_job`` takes the newest approved version) and is replaced
-in place while it is the newest. Every change is in the audit log under the item's code.
+in place while it is the newest. Where the department's content needs review
+(``review_policy``), a version is approved only after ``review.py``'s workflow, by an
+approver who is not its author. Every change is in the audit log under the item's code.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
+from ums_pipelines.compliance.roles import RoleError, require_role
 from ums_pipelines.content.catalog import (
     ContentError,
     ContentSummary,
@@ -29,6 +32,13 @@ from ums_pipelines.content.catalog import (
     versions_of,
 )
 from ums_pipelines.content.document import ContentDocument
+from ums_pipelines.content.review_policy import (
+    APPROVER,
+    ReviewSettings,
+    department_of,
+    record_decision,
+    review_required,
+)
 from ums_pipelines.jobs import check_content, same_content, version_rows
 from ums_pipelines.store.engine import utcnow
 from ums_pipelines.store.models import AuditLog, Job, Template, TemplateVersion
@@ -82,10 +92,26 @@ def _stored(template: Template, key: str) -> Any:
     return value or None if key in ("tags", "approval_ids") else value
 
 
+def _self_approval(doc: ContentDocument, review: ReviewSettings | None) -> None:
+    """The author approving on adding is refused where the department needs review."""
+    if review_required(doc.department, review):
+        raise ContentError(
+            f"approve: content of department {doc.department or '-'} is approved only after"
+            " review: add it as a draft (--draft), submit it (ums content submit) and have"
+            " a reviewer and an approver decide"
+        )
+
+
 def add_content(
-    session: Session, doc: ContentDocument, actor: str, approve: bool = True
+    session: Session,
+    doc: ContentDocument,
+    actor: str,
+    approve: bool = True,
+    *,
+    review: ReviewSettings | None = None,
 ) -> AddResult:
-    """Store an item's attributes and its content; identical content adds no version."""
+    """Store an item's attributes and its content; identical content adds no version.
+    ``approve`` (the author approving at once) is refused where review is required."""
     content = check_content(doc.variables, doc.channel_variants())
     template = session.scalars(select(Template).where(Template.code == doc.code)).first()
     if template is not None and template.retired_at is not None:
@@ -110,9 +136,12 @@ def add_content(
     latest = versions[-1] if versions else None
     if latest is not None and same_content(session, template.id, latest.version, content):
         if latest.status == "draft" and approve:
+            _self_approval(doc, review)
             _approve(session, template, latest.version, actor)
             return AddResult(doc.code, latest.version, False, "approved")
         return AddResult(doc.code, latest.version, False, latest.status)
+    if approve:
+        _self_approval(doc, review)
     status = "approved" if approve else "draft"
     if latest is not None and latest.status == "draft" and not _pinned(session, template, latest):
         # A draft was never sent: its number is reused rather than left as a gap.
@@ -167,19 +196,45 @@ def _author(session: Session, code: str, version: int) -> str | None:
     return next((r.actor for r in rows if (r.detail or {}).get("version") == version), None)
 
 
-def approve_version(session: Session, code: str, version: int, actor: str) -> None:
-    """Approve a draft; its author may not approve it (the fuller four-eyes rules are
-    the approval workflow's)."""
+def approve_version(
+    session: Session,
+    code: str,
+    version: int,
+    actor: str,
+    *,
+    review: ReviewSettings | None = None,
+) -> None:
+    """Approve a version; its author may not. Where the department needs review, only
+    the newest version, once reviewed, by a holder of the approver role there; else a
+    draft (or a reviewed version) by anyone but the author."""
     template = find_item(session, code)
     if template.retired_at is not None:
         raise ContentError(f"code: {code!r} is retired")
-    info = next((v for v in versions_of(session, template.id) if v.version == version), None)
+    versions = versions_of(session, template.id)
+    info = next((v for v in versions if v.version == version), None)
     if info is None:
         raise ContentError(f"version: {code!r} has no version {version}")
-    if info.status != "draft":
+    required = review_required(template.department, review)
+    if required and info.status != "reviewed":
+        raise ContentError(
+            f"version: {code!r} version {version} is {info.status}, not reviewed: department"
+            f" {template.department or '-'} requires review before approval"
+        )
+    if not required and info.status not in ("draft", "reviewed"):
         raise ContentError(f"version: {code!r} version {version} is {info.status}, not a draft")
+    if required and versions[-1].version != version:
+        raise ContentError(f"version: {code!r} version {version} is superseded by a newer one")
     if _author(session, code, version) == actor:
         raise ContentError(f"actor: {actor!r} wrote version {version}; another person approves it")
+    if required:
+        try:
+            require_role(session, actor, APPROVER, department_of(template.department))
+        except RoleError as exc:
+            raise ContentError(f"actor: {exc}") from None
+        record_decision(
+            session, template_id=template.id, code=code, version=version, actor=actor,
+            role=APPROVER, decision="approved",
+        )  # fmt: skip
     _approve(session, template, version, actor)
 
 

@@ -34,7 +34,13 @@ def item(code: str, body: str = "[UMS은행] {{ name }}님", **extra: Any) -> di
 
 class Cli:
     def __init__(self, settings: Settings, tmp_path: Path) -> None:
-        self.env = {"UMS_HOME": str(settings.home), "UMS_DATABASE_URL": settings.store_url}
+        # The bank's commands as a department exempt from review: the review workflow
+        # from the command line is test_content_review_cli.py's.
+        self.env = {
+            "UMS_HOME": str(settings.home),
+            "UMS_DATABASE_URL": settings.store_url,
+            "UMS_CONTENT_REVIEW_REQUIRED": "false",
+        }
         self.dir = tmp_path
         self.runner = CliRunner()
 

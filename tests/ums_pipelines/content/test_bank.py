@@ -21,6 +21,7 @@ from ums_pipelines.content.bank import (
     show_content,
 )
 from ums_pipelines.content.document import ContentDocument, dump_document, load_document
+from ums_pipelines.content.review_policy import ReviewSettings
 from ums_pipelines.jobs import (
     ChannelVariant,
     JobError,
@@ -33,6 +34,10 @@ from ums_pipelines.lanes import Purpose
 from ums_pipelines.store import Store, as_utc
 from ums_pipelines.store.engine import utcnow
 from ums_pipelines.store.models import AuditLog, Job, Template, TemplateVersion
+
+# The bank's own rules (versions, drafts, the author never approving): with review off,
+# as a department exempt from it. The review workflow is test_review.py's.
+NO_REVIEW = ReviewSettings(content_review_required=False)
 
 
 def doc(**overrides: Any) -> ContentDocument:
@@ -66,7 +71,7 @@ def sms(body: str) -> list[dict[str, Any]]:
 
 def add(store: Store, d: ContentDocument, actor: str = "author", approve: bool = True) -> Any:
     with store.session() as session:
-        return add_content(session, d, actor, approve=approve)
+        return add_content(session, d, actor, approve=approve, review=NO_REVIEW)
 
 
 def job(store: Store, job_id: str, code: str = "card-due", **kw: Any) -> Job:
@@ -145,16 +150,16 @@ def test_a_draft_is_replaced_in_place_and_never_sent_until_approved(store: Store
     with store.session() as session:
         assert show_content(session, "card-due").document.variants[0].body == "{{ name }}님 초안 2"
         with pytest.raises(ContentError, match="'writer' wrote version 2"):
-            approve_version(session, "card-due", 2, "writer")
+            approve_version(session, "card-due", 2, "writer", review=NO_REVIEW)
     with store.session() as session:
-        approve_version(session, "card-due", 2, "reviewer")
+        approve_version(session, "card-due", 2, "reviewer", review=NO_REVIEW)
     with store.session() as session:
         info = show_content(session, "card-due").versions[-1]
         assert (info.status, info.approved_by) == ("approved", "reviewer")
         with pytest.raises(ContentError, match="version 2 is approved, not a draft"):
-            approve_version(session, "card-due", 2, "other")
+            approve_version(session, "card-due", 2, "other", review=NO_REVIEW)
         with pytest.raises(ContentError, match="has no version 7"):
-            approve_version(session, "card-due", 7, "other")
+            approve_version(session, "card-due", 7, "other", review=NO_REVIEW)
     assert job(store, "after").template_version == 2
     assert "content.draft_replaced" in actions(store)
 

@@ -15,7 +15,9 @@ from ums_pipelines.channels.content import ContentStore
 from ums_pipelines.channels.rendering import render_payload
 from ums_pipelines.content.bank import add_content
 from ums_pipelines.content.document import ContentDocument, load_documents
+from ums_pipelines.content.review import submit_for_review
 from ums_pipelines.content.spec import VariableKind, VariableSpec
+from ums_pipelines.settings import Settings
 from ums_pipelines.store import Store
 from ums_pipelines.templates import render
 
@@ -40,14 +42,24 @@ def test_there_are_examples_of_both_purposes() -> None:
     }
 
 
-def test_every_example_adds_cleanly_once(store: Store) -> None:
+def test_every_example_adds_cleanly_once_and_passes_the_automated_review(
+    store: Store, settings: Settings
+) -> None:
+    # Kakao and RCS buttons take https only: the short links they carry must be https too.
+    settings = settings.model_copy(update={"shortlink_base_url": "https://bnk.kr/"})
+    content = ContentStore(settings.content_dir)
+    for path in IMAGES.values():
+        content.put_image(path.read_bytes())
     for _, doc in DOCS:
         with store.session() as session:
-            result = add_content(session, doc, "examples")
-        assert (result.version, result.created, result.status) == (1, True, "approved")
+            result = add_content(session, doc, "examples", approve=False)
+        assert (result.version, result.created, result.status) == (1, True, "draft")
+        with store.session() as session:
+            submitted = submit_for_review(session, doc.code, 1, "examples", settings)
+        assert submitted.status == "in_review", [f.message for f in submitted.blocking]
     for _, doc in DOCS:
         with store.session() as session:
-            assert not add_content(session, doc, "examples").created
+            assert not add_content(session, doc, "examples", approve=False).created
 
 
 def test_image_refs_are_the_shipped_images(tmp_path: Path) -> None:
