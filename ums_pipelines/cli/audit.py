@@ -164,7 +164,8 @@ def show(
             rows = session.scalars(query).all()
     finally:
         store.dispose()
-    table = Table("id", "at", "actor", "action", "entity", "entity id", "detail")
+    table = Table("id", "at", "actor", "action", "entity", "entity id")
+    table.add_column("detail", overflow="fold")
     for row in rows:
         table.add_row(
             str(row.id),
@@ -175,5 +176,7 @@ def show(
             mask_text(row.entity_id),
             _masked(row.detail or {}),
         )
-    console.print(table)
-    console.print(f"{len(rows)} entries")
+    # Made here, not at import: the width is read from COLUMNS when the command runs.
+    out = Console()
+    out.print(table)
+    out.print(f"{len(rows)} entries")
