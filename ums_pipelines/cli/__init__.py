@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from ums_pipelines.cli.agent import agent_app, submit
+from ums_pipelines.cli.approval import approval_app
+from ums_pipelines.cli.audit import audit_app
 from ums_pipelines.cli.bench import bench
 from ums_pipelines.cli.content import content_app
 from ums_pipelines.cli.content_preview import preview
@@ -47,6 +49,8 @@ app.add_typer(shortlink_app, name="shortlink")
 app.add_typer(pii_app, name="pii")
 app.add_typer(words_app, name="words")
 app.add_typer(senders_app, name="senders")
+app.add_typer(approval_app, name="approval")
+app.add_typer(audit_app, name="audit")
 console = Console()
 
 
