@@ -1,4 +1,5 @@
-"""``ums content add|list|show|approve|retire|export``: the content bank from the shell,
+"""``ums content add|list|show|approve|retire|export`` (and the review's
+``submit|review|reasons|history``): the content bank from the shell,
 with items in YAML or JSON files (``content/document.py``)."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ums_pipelines.channels.encoding import NotEncodable, cp949_len
+from ums_pipelines.cli.content_review import history, reasons, review, submit
 from ums_pipelines.content.document import SUFFIXES, LoadedItem, VariantDocument
 from ums_pipelines.content.spec import VariableSpec
 from ums_pipelines.settings import Settings, get_settings
@@ -309,3 +311,9 @@ def export(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     console.print(f"wrote {escape(str(out))} ({escape(code)})")
+
+
+# The review workflow's commands (content_review.py: this module stays readable).
+for _name, _command in (("submit", submit), ("review", review), ("reasons", reasons),
+                        ("history", history)):  # fmt: skip
+    content_app.command(_name)(_command)
