@@ -40,7 +40,14 @@ from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import utcnow
 from ums_pipelines.store.models import SenderNumber, Template, TemplateVersion
 
-__all__ = ["AD_CODES", "ReviewFinding", "SampleCustomer", "review_findings", "sample_values"]
+__all__ = [
+    "AD_CODES",
+    "ReviewFinding",
+    "SampleCustomer",
+    "review_findings",
+    "sample_values",
+    "source_strings",
+]
 
 # Channel violations that are the advertising law's, not the channel's format.
 AD_CODES = frozenset({Code.AD_LABEL_MISSING, Code.AD_OPTOUT_MISSING, Code.PURPOSE_NOT_ALLOWED})
@@ -104,8 +111,8 @@ def sample_values(specs: list[VariableSpec], day: date) -> tuple[SampleCustomer,
             customer[source] = _sample(spec, day, getattr(SampleCustomer(), source, None))
         elif spec.kind is VariableKind.JOB and source not in JOB_FIELDS:
             params.setdefault(source, _sample(spec, day))
-        elif spec.kind is VariableKind.IMAGE and spec.field and spec.field not in JOB_FIELDS:
-            params.setdefault(spec.field, "default")
+        # An image variable without its field's value takes its "default" choice, and
+        # the links, phrases and the job's own fields come from the transient job.
     return SampleCustomer(**customer), params
 
 

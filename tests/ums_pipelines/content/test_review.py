@@ -139,6 +139,22 @@ def test_a_registered_caller_number_is_not_personal_data(
     assert submit(store, settings).status == "in_review"
 
 
+def test_sample_values_follow_the_schema_and_defaults_are_scanned(
+    store: Store, settings: Settings, staff: None
+) -> None:
+    variables = [
+        {"name": "name", "kind": "customer"},
+        {"name": "amount", "kind": "job", "type": "int"},
+        {"name": "due", "kind": "job", "type": "date"},
+        {"name": "contact", "kind": "job", "required": False, "default": "010-2345-6789"},
+    ]
+    body = "[UMS은행] {{ name }}님 {{ amount | won }}원, {{ due }}까지"
+    draft(store, doc({"channel": "sms", "body": body}, variables=variables))
+    [found] = submit(store, settings).blocking  # the values typed, only the default is PII
+    assert (found.code, found.field) == ("PHONE", "variables[contact].default")
+    assert "2345-6789" not in found.message
+
+
 def test_a_forbidden_word_blocks(store: Store, settings: Settings, staff: None) -> None:
     with store.session() as session:
         add_word(session, "원금 보장", reason="허위·과장 광고", actor="admin", mode="normalised")
