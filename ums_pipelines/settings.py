@@ -110,6 +110,19 @@ class Settings(BaseSettings):
         " may reach the provider after the boundary.",
     )
 
+    content_review_required: bool = Field(
+        default=True,
+        description="A content version is approved only after review (four-eyes on content).",
+    )
+    content_review_exempt_departments: list[str] = Field(
+        default_factory=list,
+        description="Departments whose content is approved without review (JSON list).",
+    )
+    content_rejection_reasons_file: Path | None = Field(
+        default=None,
+        description='JSON {"CODE": {"ko": ..., "en": ...}} adding or rewording rejection reasons.',
+    )
+
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()

@@ -256,10 +256,13 @@ def show(
 @content_app.command("approve")
 def approve(
     code: Annotated[str, typer.Argument(help="The item's code.")],
-    version: Annotated[int, typer.Argument(help="The draft version to approve.")],
+    version: Annotated[
+        int, typer.Argument(help="The version to approve (reviewed, where review is required).")
+    ],
     actor: Annotated[str, _ACTOR] = "cli",
 ) -> None:
-    """Approve a draft version: new jobs send it from now on."""
+    """Approve a version (a reviewed one where review is required; never by its author):
+    new jobs send it from now on."""
     from ums_pipelines.content.bank import approve_version
 
     with _store() as (store, _):

@@ -34,12 +34,12 @@ from ums_pipelines.content.catalog import (
 from ums_pipelines.content.document import ContentDocument
 from ums_pipelines.content.review_policy import (
     APPROVER,
-    ReviewSettings,
     department_of,
     record_decision,
     review_required,
 )
 from ums_pipelines.jobs import check_content, same_content, version_rows
+from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import utcnow
 from ums_pipelines.store.models import AuditLog, Job, Template, TemplateVersion
 
@@ -92,7 +92,7 @@ def _stored(template: Template, key: str) -> Any:
     return value or None if key in ("tags", "approval_ids") else value
 
 
-def _self_approval(doc: ContentDocument, review: ReviewSettings | None) -> None:
+def _self_approval(doc: ContentDocument, review: Settings | None) -> None:
     """The author approving on adding is refused where the department needs review."""
     if review_required(doc.department, review):
         raise ContentError(
@@ -108,7 +108,7 @@ def add_content(
     actor: str,
     approve: bool = True,
     *,
-    review: ReviewSettings | None = None,
+    review: Settings | None = None,
 ) -> AddResult:
     """Store an item's attributes and its content; identical content adds no version.
     ``approve`` (the author approving at once) is refused where review is required."""
@@ -202,7 +202,7 @@ def approve_version(
     version: int,
     actor: str,
     *,
-    review: ReviewSettings | None = None,
+    review: Settings | None = None,
 ) -> None:
     """Approve a version; its author may not. Where the department needs review, only
     the newest version, once reviewed, by a holder of the approver role there; else a

@@ -43,6 +43,7 @@ __all__ = [
     "PreviewError",
     "build_preview",
     "render_preview_html",
+    "transient_job",
 ]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -129,7 +130,7 @@ def _sender_for(session: Session, template: Template) -> str:
     return number or ""
 
 
-def _transient_job(session: Session, template: Template, version: int) -> Job:
+def transient_job(session: Session, template: Template, version: int) -> Job:
     # Never added to the session: a preview writes nothing.
     now = utcnow()
     return Job(
@@ -228,7 +229,7 @@ def build_preview(
     variants = {c: stored[c] for c in sorted(stored, key=_CHANNEL_ORDER.index)}
     named_chains = _chains_for(chains, job, variants)
     sample = _customers(session, customer_ids)
-    send_job = job if job is not None else _transient_job(session, template, item.version)
+    send_job = job if job is not None else transient_job(session, template, item.version)
     now = now or utcnow()
     today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
     renderer = renderer_for(session, settings, send_job, now)

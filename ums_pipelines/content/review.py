@@ -33,7 +33,6 @@ from ums_pipelines.content.review_policy import (
     ENTITY,
     REVIEWER,
     Reason,
-    ReviewSettings,
     department_of,
     holds_role,
     record_decision,
@@ -159,7 +158,7 @@ def submit_for_review(
 
 
 def _reason(
-    decision: str, reason_code: str | None, note: str | None, review: ReviewSettings | None
+    decision: str, reason_code: str | None, note: str | None, review: Settings | None
 ) -> Reason | None:
     if decision not in DECISIONS:
         raise ContentError(f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
@@ -186,7 +185,7 @@ def review_version(
     reason_code: str | None = None,
     note: str | None = None,
     *,
-    review: ReviewSettings | None = None,
+    review: Settings | None = None,
 ) -> ReviewDecision:
     """Pass (``reviewed``) or reject (``rejected``, with a listed reason) a version in
     review; the reviewer holds reviewer or approver for the department and is not the

@@ -31,7 +31,7 @@ from ums_pipelines.channels.rendering import templated_strings
 from ums_pipelines.compliance import words
 from ums_pipelines.compliance.pii.scan import scan_content
 from ums_pipelines.content.plan import renderer_for
-from ums_pipelines.content.preview import _transient_job
+from ums_pipelines.content.preview import transient_job
 from ums_pipelines.content.render import LINKS_KEY
 from ums_pipelines.content.spec import JOB_FIELDS, VariableKind, VariableSpec, specs_from
 from ums_pipelines.dispatch.compose import check_leg, compose_row
@@ -199,7 +199,7 @@ def review_findings(
     now = utcnow()
     today = now.astimezone(settings.tz).date()
     customer, params = sample_values(specs, today)
-    job = _transient_job(session, template, version)
+    job = transient_job(session, template, version)
     job.params = params  # before the renderer reads the job's values
     own_sender = bool((template.approval_ids or {}).get("sender_number"))
     renderer = renderer_for(session, settings, job, now)

@@ -4,7 +4,7 @@ list of rejection reasons, who may decide, and the decisions' records.
 The content bank (``bank.approve_version``) and the review workflow (``review.py``) both
 read these, so the approval gate and the review cannot disagree about a department.
 
-Settings (environment, ``UMS_`` prefix like ``Settings``):
+Settings (``ums_pipelines.settings.Settings``):
 
 - ``UMS_CONTENT_REVIEW_REQUIRED`` (default true): a version is approved only after it
   passed review; the author can no longer approve their own content on adding it.
@@ -22,12 +22,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ums_pipelines.compliance.roles import ALL_DEPARTMENTS, has_role
+from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store.compliance import Approval
 from ums_pipelines.store.engine import utcnow
 from ums_pipelines.store.models import TemplateVersion
@@ -38,7 +37,6 @@ __all__ = [
     "REJECTION_REASONS",
     "REVIEWER",
     "Reason",
-    "ReviewSettings",
     "content_fingerprint",
     "department_of",
     "holds_role",
@@ -50,25 +48,6 @@ __all__ = [
 ENTITY = "content"  # approvals.entity of content decisions (jobs' are "job")
 REVIEWER, APPROVER = "reviewer", "approver"
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,31}$")
-
-
-class ReviewSettings(BaseSettings):
-    """The review's settings, read from the environment like ``Settings``."""
-
-    model_config = SettingsConfigDict(env_prefix="UMS_", extra="ignore")
-
-    content_review_required: bool = Field(
-        default=True,
-        description="A content version is approved only after review (four-eyes on content).",
-    )
-    content_review_exempt_departments: list[str] = Field(
-        default_factory=list,
-        description="Departments whose content is approved without review.",
-    )
-    content_rejection_reasons_file: Path | None = Field(
-        default=None,
-        description='JSON {"CODE": {"ko": ..., "en": ...}} adding or rewording rejection reasons.',
-    )
 
 
 @dataclass(frozen=True)
@@ -121,17 +100,17 @@ def _reasons_file(path: Path) -> dict[str, Reason]:
     return found
 
 
-def rejection_reasons(review: ReviewSettings | None = None) -> dict[str, Reason]:
+def rejection_reasons(review: Settings | None = None) -> dict[str, Reason]:
     """The managed list: the built-in reasons, then the file's (which may reword them)."""
-    review = review or ReviewSettings()
+    review = review or get_settings()
     reasons = dict(REJECTION_REASONS)
     if review.content_rejection_reasons_file is not None:
         reasons.update(_reasons_file(review.content_rejection_reasons_file))
     return reasons
 
 
-def review_required(department: str | None, review: ReviewSettings | None = None) -> bool:
-    review = review or ReviewSettings()
+def review_required(department: str | None, review: Settings | None = None) -> bool:
+    review = review or get_settings()
     if not review.content_review_required:
         return False
     return department is None or department not in review.content_review_exempt_departments

@@ -21,7 +21,6 @@ from ums_pipelines.content.bank import (
     show_content,
 )
 from ums_pipelines.content.document import ContentDocument, dump_document, load_document
-from ums_pipelines.content.review_policy import ReviewSettings
 from ums_pipelines.jobs import (
     ChannelVariant,
     JobError,
@@ -31,6 +30,7 @@ from ums_pipelines.jobs import (
     register_template,
 )
 from ums_pipelines.lanes import Purpose
+from ums_pipelines.settings import Settings as ReviewSettings
 from ums_pipelines.store import Store, as_utc
 from ums_pipelines.store.engine import utcnow
 from ums_pipelines.store.models import AuditLog, Job, Template, TemplateVersion

@@ -16,9 +16,10 @@ from ums_pipelines.compliance.words import add_word
 from ums_pipelines.content.bank import ContentError, add_content, approve_version, show_content
 from ums_pipelines.content.document import ContentDocument
 from ums_pipelines.content.review import review_trail, review_version, submit_for_review
-from ums_pipelines.content.review_policy import ReviewSettings, rejection_reasons
+from ums_pipelines.content.review_policy import rejection_reasons
 from ums_pipelines.jobs import register_sender_number
 from ums_pipelines.settings import Settings
+from ums_pipelines.settings import Settings as ReviewSettings
 from ums_pipelines.store import Store
 from ums_pipelines.store.compliance import Approval
 from ums_pipelines.store.models import AuditLog
