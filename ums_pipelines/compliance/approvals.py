@@ -3,8 +3,9 @@
 An approval stores the fingerprint of what was approved (``gate.fingerprint``): the
 content version, the target count, routes, sender, send window and values. Any change
 voids it: the code that changes one of those calls ``void_stale`` (or ``void_approvals``),
-and the gate at send time compares fingerprints anyway. Every decision and every void
-is in the audit log.
+and the gate at send time compares fingerprints anyway (``check_job`` voids what no
+longer matches, on record). A void while the job sends pauses it: its queued rows are
+held until it is approved again and resumed. Every decision, void and pause is audited.
 
 Rejection reasons are a managed list with codes (``REJECTION_REASONS``), a constant
 here because the schema has no table for them; "OTHER" needs a note.
