@@ -31,6 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy import func, insert, select
 
 from ums_pipelines.channels.providers import SmsRelayAdapter
+from ums_pipelines.compliance.approvals import approve_job
+from ums_pipelines.compliance.roles import grant_role
 from ums_pipelines.jobs import (
     ChannelVariant,
     register_job,
@@ -165,6 +167,10 @@ def seed(store: Store, settings: Settings, n: int) -> None:
             actor="test",
         )
     extract_targets(store, settings, JOB)
+    # Above the approval threshold: the department head (not the author) approves it.
+    with store.session() as session:
+        grant_role(session, "test-head", "approver", "test", granted_by="test-admin")
+        approve_job(session, JOB, "test-head")
 
 
 @pytest.fixture
