@@ -18,6 +18,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
+from ums_pipelines.compliance.approvals import check_job
+from ums_pipelines.compliance.gate import ApprovalRequired
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
 from ums_pipelines.dispatch.bulk import claim_chunk, materialize_chunk, plan_chunks
@@ -191,6 +193,12 @@ def _eligible(session: Session, job_id: str) -> dict[str, int]:
 
 def resend_failed(store: Store, settings: Settings, job_id: str, actor: str) -> ControlResult:
     """A new first leg, under a new key, for each customer the job did not reach."""
+    try:
+        # The resent rows are queued at once: an agent serving bulk lanes could claim
+        # them without a dispatcher's gate, so the approval is checked here too.
+        check_job(store, settings, job_id)
+    except ApprovalRequired as exc:
+        raise ControlError(str(exc)) from None
     now = utcnow()
     today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
     with store.session() as session:
