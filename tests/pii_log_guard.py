@@ -40,8 +40,9 @@ _PHONE_RE = re.compile(r"(?<![A-Za-z0-9_.])" + _PHONE)
 _RRN_RE = re.compile(_RRN)
 _RRN_SHAPE = re.compile(r"\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])[1-8]")
 # 13-19 digits, in groups split by single spaces or dashes, starting as an issuer does
-# (2-6 international schemes, 9 Korean domestic); epoch times start with 1.
-_CARD_RE = re.compile(r"(?<![\d.])[2-69](?:[ -]?\d){12,18}(?![\d])")
+# (22-27 Mastercard's 2-series, 3-6 the other schemes, 9 Korean domestic cards): epoch
+# times start with 1 and time stamps such as 20261126024614 with 20.
+_CARD_RE = re.compile(r"(?<![\d.])(?=2[2-7]|[345679])\d(?:[ -]?\d){12,18}(?!\d)")
 _NON_DIGIT = re.compile(r"\D")
 
 # Their DEBUG is wire-level tracing that production never turns on; pinned at INFO so
