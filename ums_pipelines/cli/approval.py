@@ -7,8 +7,7 @@ Exit codes: 0 done, 1 refused (the author deciding, a missing role, a closed job
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -18,13 +17,18 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from ums_pipelines.settings import Settings, get_settings
-from ums_pipelines.store import Store
+from ums_pipelines.cli.common import open_store
+from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import as_utc
 
 __all__ = ["approval_app"]
 
-console = Console(soft_wrap=True)
+
+def _console() -> Console:
+    # Made when a command prints, not at import: the width (COLUMNS) is read then.
+    return Console(soft_wrap=True)
+
+
 approval_app = typer.Typer(
     help="Four-eyes approval of jobs by the department head, and staff roles.",
     no_args_is_help=True,
@@ -34,30 +38,19 @@ _DEPARTMENT = typer.Option("--department", help="The department, or '*' for ever
 _T = TypeVar("_T")
 
 
-@contextmanager
-def _store() -> Iterator[tuple[Store, Settings]]:
-    settings = get_settings()
-    store = Store(settings.store_url)
-    try:
-        store.migrate()
-        yield store, settings
-    finally:
-        store.dispose()
-
-
 def _run(work: Callable[[Session, Settings], _T]) -> _T:
     """Run one action in a transaction; a refusal exits 1, bad input 2, with the reason."""
     try:
-        with _store() as (store, settings), store.session() as session:
+        with open_store() as (store, settings), store.session() as session:
             return work(session, settings)
     except PermissionError as exc:  # ApprovalError, RoleError
-        console.print(f"[red]refused[/red] {escape(str(exc))}")
+        _console().print(f"[red]refused[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     except KeyError as exc:
-        console.print(f"[red]{escape(str(exc.args[0]))}[/red]")
+        _console().print(f"[red]{escape(str(exc.args[0]))}[/red]")
         raise typer.Exit(2) from exc
     except ValueError as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
+        _console().print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
 
 
@@ -85,7 +78,7 @@ def approve(
             f" fingerprint {row.fingerprint[:12]}"
         )
 
-    console.print(_run(work))
+    _console().print(_run(work))
 
 
 @approval_app.command("reject")
@@ -102,7 +95,7 @@ def reject(
         row = reject_job(session, job_id, actor, reason, note)
         return f"[yellow]rejected[/yellow] job {escape(job_id)} by {escape(actor)}: {row.reason}"
 
-    console.print(_run(work))
+    _console().print(_run(work))
 
 
 @approval_app.command("reasons")
@@ -113,7 +106,7 @@ def reasons() -> None:
     table = Table("code", "reason", title="Rejection reasons", title_justify="left")
     for code, text in REJECTION_REASONS.items():
         table.add_row(code, text)
-    console.print(table)
+    _console().print(table)
 
 
 @approval_app.command("status")
@@ -123,17 +116,17 @@ def status(job_id: Annotated[str, typer.Argument(help="The job.")]) -> None:
 
     def work(session: Session, settings: Settings) -> None:
         state = approval_state(session, settings, job_id)
-        console.print(f"job {escape(job_id)}  fingerprint {state.fingerprint[:12]}")
-        console.print(f"needs approval: {escape(state.needed or 'no')}")
+        _console().print(f"job {escape(job_id)}  fingerprint {state.fingerprint[:12]}")
+        _console().print(f"needs approval: {escape(state.needed or 'no')}")
         if state.valid is not None:
-            console.print(
+            _console().print(
                 f"[green]approved[/green] by {escape(state.valid.decided_by)}"
                 f" at {_when(state.valid.decided_at, settings)}: may send"
             )
         elif state.needed is None:
-            console.print("[green]may send[/green] without approval")
+            _console().print("[green]may send[/green] without approval")
         else:
-            console.print(f"[red]awaiting approval[/red]: {escape(state.missing or '')}")
+            _console().print(f"[red]awaiting approval[/red]: {escape(state.missing or '')}")
         if not state.history:
             return
         table = Table("decided", "by", "decision", "targets", "v", "reason", "voided")
@@ -148,7 +141,7 @@ def status(job_id: Annotated[str, typer.Argument(help="The job.")]) -> None:
                 escape(row.reason or ""),
                 escape(voided),
             )
-        console.print(table)
+        _console().print(table)
 
     _run(work)
 
@@ -167,7 +160,7 @@ def grant(
         grant_role(session, user, role, department, actor)
         return f"[green]granted[/green] {escape(user)}: {role} in {escape(department)}"
 
-    console.print(_run(work))
+    _console().print(_run(work))
 
 
 @approval_app.command("revoke")
@@ -184,7 +177,7 @@ def revoke(
         revoke_role(session, user, role, department, actor)
         return f"[yellow]revoked[/yellow] {escape(user)}: {role} in {escape(department)}"
 
-    console.print(_run(work))
+    _console().print(_run(work))
 
 
 @approval_app.command("roles")
@@ -195,7 +188,7 @@ def roles(user: Annotated[str, typer.Argument(help="The person.")]) -> None:
     def work(session: Session, settings: Settings) -> None:
         held = roles_of(session, user)
         if not held:
-            console.print(f"{escape(user)} holds no role")
+            _console().print(f"{escape(user)} holds no role")
             return
         table = Table("role", "department", "granted by", "granted", title=f"Roles of {user}")
         for row in held:
@@ -203,6 +196,6 @@ def roles(user: Annotated[str, typer.Argument(help="The person.")]) -> None:
                 row.role, escape(row.department), escape(row.granted_by),
                 _when(row.granted_at, settings),
             )  # fmt: skip
-        console.print(table)
+        _console().print(table)
 
     _run(work)

@@ -5,8 +5,6 @@ with items in YAML or JSON files (``content/document.py``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,10 +16,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from ums_pipelines.channels.encoding import NotEncodable, cp949_len
+from ums_pipelines.cli.common import open_store
 from ums_pipelines.cli.content_review import history, reasons, review, submit
 from ums_pipelines.content.document import SUFFIXES, LoadedItem, VariantDocument
 from ums_pipelines.content.spec import VariableSpec
-from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store import Store
 
 __all__ = ["content_app"]
@@ -33,17 +31,6 @@ content_app = typer.Typer(
     no_args_is_help=True,
 )
 _ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
-
-
-@contextmanager
-def _store() -> Iterator[tuple[Store, Settings]]:
-    settings = get_settings()
-    store = Store(settings.store_url)
-    try:
-        store.migrate()
-        yield store, settings
-    finally:
-        store.dispose()
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -87,7 +74,7 @@ def add(
     from ums_pipelines.content.document import DocumentError, read_items
 
     failed = 0
-    with _store() as (store, _):
+    with open_store() as (store, _):
         for path in files:
             try:
                 items = read_items(path)
@@ -118,7 +105,7 @@ def list_(
     """Content items by code, with their newest version and status."""
     from ums_pipelines.content.bank import list_content
 
-    with _store() as (store, settings), store.reading() as session:
+    with open_store() as (store, settings), store.reading() as session:
         try:
             items = list_content(
                 session,
@@ -209,7 +196,7 @@ def show(
     (of the template text: rendered messages differ by the values of their tags)."""
     from ums_pipelines.content.bank import show_content
 
-    with _store() as (store, settings), store.reading() as session:
+    with open_store() as (store, settings), store.reading() as session:
         try:
             view = show_content(session, code, version)
         except ValueError as exc:
@@ -265,7 +252,7 @@ def approve(
     new jobs send it from now on."""
     from ums_pipelines.content.bank import approve_version
 
-    with _store() as (store, _):
+    with open_store() as (store, _):
         try:
             with store.session() as session:
                 approve_version(session, code, version, actor)
@@ -283,7 +270,7 @@ def retire(
     """Retire an item: no new job may use it; jobs already registered run on."""
     from ums_pipelines.content.bank import retire_content
 
-    with _store() as (store, _):
+    with open_store() as (store, _):
         try:
             with store.session() as session:
                 retire_content(session, code, actor, reason)
@@ -304,7 +291,7 @@ def export(
 
     if out.suffix.lower() not in SUFFIXES:
         raise _fail(f"--out: {out.name} is not a .yaml, .yml or .json file", 2)
-    with _store() as (store, settings), store.reading() as session:
+    with open_store() as (store, settings), store.reading() as session:
         try:
             doc = export_content(session, code, version)
         except ValueError as exc:

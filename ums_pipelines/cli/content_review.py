@@ -5,8 +5,7 @@ findings exit 1 with the reason; a bad combination of options exits 2."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
@@ -16,8 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ums_pipelines.settings import Settings, get_settings
-from ums_pipelines.store import Store
+from ums_pipelines.cli.common import open_store
 
 if TYPE_CHECKING:  # the checks load compose and the renderer: only when a command runs
     from ums_pipelines.content.review_checks import ReviewFinding
@@ -26,17 +24,6 @@ __all__ = ["history", "reasons", "review", "submit"]
 
 console = Console(soft_wrap=True)
 _ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
-
-
-@contextmanager
-def _store() -> Iterator[tuple[Store, Settings]]:
-    settings = get_settings()
-    store = Store(settings.store_url)
-    try:
-        store.migrate()
-        yield store, settings
-    finally:
-        store.dispose()
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -74,7 +61,7 @@ def submit(
     checked first; a blocking finding keeps it a draft (exit 1)."""
     from ums_pipelines.content.review import submit_for_review
 
-    with _store() as (store, settings):
+    with open_store() as (store, settings):
         try:
             with store.session() as session:
                 result = submit_for_review(session, code, version, actor, settings)
@@ -108,7 +95,7 @@ def review(
 
     if passed == (reject is not None):
         raise _fail("give exactly one of --pass or --reject REASON", 2)
-    with _store() as (store, _):
+    with open_store() as (store, _):
         try:
             with store.session() as session:
                 decided = review_version(
@@ -148,7 +135,7 @@ def history(
     approvals of an item, from the audit log."""
     from ums_pipelines.content.review import review_trail
 
-    with _store() as (store, settings), store.reading() as session:
+    with open_store() as (store, settings), store.reading() as session:
         try:
             trail = review_trail(session, code, version)
         except ValueError as exc:

@@ -8,8 +8,6 @@ bare date means the whole day: ``--valid-from 2026-12-01`` from its start,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,8 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ums_pipelines.settings import Settings, get_settings
-from ums_pipelines.store import Store
+from ums_pipelines.cli.common import open_store
 
 __all__ = ["senders_app"]
 
@@ -35,17 +32,6 @@ _KIND = typer.Option(
     "--kind", help="number, kakao_profile, rcs_brand, rcs_chatbot or email_domain."
 )
 _CLEAR = ("", "none", "-")  # an update value that clears the field
-
-
-@contextmanager
-def _store() -> Iterator[tuple[Store, Settings]]:
-    settings = get_settings()
-    store = Store(settings.store_url)
-    try:
-        store.migrate()
-        yield store, settings
-    finally:
-        store.dispose()
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -93,7 +79,7 @@ def add(
     """Register a sender."""
     from ums_pipelines.compliance.senders import SenderError, register
 
-    with _store() as (store, settings):
+    with open_store() as (store, settings):
         tz = settings.tz
         since = _when("--valid-from", valid_from, tz, end_of_day=False)
         until = _when("--valid-until", valid_until, tz, end_of_day=True)
@@ -124,7 +110,7 @@ def update(
     """Change a sender's fields; those not given stay as they are."""
     from ums_pipelines.compliance import senders
 
-    with _store() as (store, settings):
+    with open_store() as (store, settings):
         changes: dict[str, Any] = {}
         if label is not None:
             changes["label"] = label
@@ -158,7 +144,7 @@ def deactivate(
     """Stop a sender being used; it stays on record."""
     from ums_pipelines.compliance import senders
 
-    with _store() as (store, _):
+    with open_store() as (store, _):
         try:
             with store.session() as session:
                 senders.deactivate(session, kind, value, actor)
@@ -178,7 +164,7 @@ def list_(
     from ums_pipelines.compliance.senders import SenderError, entries
     from ums_pipelines.store.engine import utcnow
 
-    with _store() as (store, settings), store.reading() as session:
+    with open_store() as (store, settings), store.reading() as session:
         try:
             found = entries(session, kind, department, include_inactive=show_all)
         except SenderError as exc:
@@ -210,7 +196,7 @@ def export(
     from ums_pipelines.compliance.senders import SenderError
     from ums_pipelines.compliance.senders_export import export_registry
 
-    with _store() as (store, settings), store.reading() as session:
+    with open_store() as (store, settings), store.reading() as session:
         try:
             count = export_registry(session, out, settings.tz)
         except SenderError as exc:
@@ -228,7 +214,7 @@ def changes(
     from ums_pipelines.compliance.senders import SenderError
     from ums_pipelines.compliance.senders_export import changes_since
 
-    with _store() as (store, settings), store.reading() as session:
+    with open_store() as (store, settings), store.reading() as session:
         try:
             found = changes_since(session, after, limit)
         except SenderError as exc:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -13,8 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ums_pipelines.settings import get_settings
-from ums_pipelines.store import Store
+from ums_pipelines.cli.common import open_store
 
 __all__ = ["words_app"]
 
@@ -25,16 +22,6 @@ words_app = typer.Typer(
 )
 _ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
 _DEPARTMENT = typer.Option("--department", help="The department's list (default: global).")
-
-
-@contextmanager
-def _store() -> Iterator[Store]:
-    store = Store(get_settings().store_url)
-    try:
-        store.migrate()
-        yield store
-    finally:
-        store.dispose()
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -59,7 +46,7 @@ def add(
     """Add a word to the global list or a department's."""
     from ums_pipelines.compliance.words import WordError, add_word
 
-    with _store() as store:
+    with open_store() as (store, _):
         try:
             with store.session() as session:
                 row = add_word(
@@ -82,7 +69,7 @@ def list_(
     """The words of every list, or those that apply to a department."""
     from ums_pipelines.compliance.words import WordError, list_words
 
-    with _store() as store, store.reading() as session:
+    with open_store() as (store, _), store.reading() as session:
         try:
             rows = [
                 {
@@ -112,7 +99,7 @@ def list_(
 def _set_active(word_id: int, actor: str, active: bool) -> None:
     from ums_pipelines.compliance.words import WordError, restore_word, retire_word
 
-    with _store() as store:
+    with open_store() as (store, _):
         try:
             with store.session() as session:
                 change = restore_word if active else retire_word
@@ -163,7 +150,7 @@ def check(
                 f"--file: {file} cannot be read as UTF-8 text ({type(exc).__name__})"
             ) from None
     assert text is not None
-    with _store() as store, store.reading() as session:
+    with open_store() as (store, _), store.reading() as session:
         try:
             hits = check_department(session, department, text)
         except WordError as exc:
@@ -186,6 +173,6 @@ def seed(actor: Annotated[str, _ACTOR] = "system:seed") -> None:
     """Add the demo's default global list (advertising expressions banks avoid)."""
     from ums_pipelines.compliance.words import seed_defaults
 
-    with _store() as store, store.session() as session:
+    with open_store() as (store, _), store.session() as session:
         added = seed_defaults(session, actor)
     console.print(f"{added} default word(s) added")
