@@ -292,6 +292,7 @@ class Dispatcher:
         status = await asyncio.to_thread(hk.job_status, self.store, job_id)
         own_client = client is None
         http = client or make_client(timeout=self.client_timeout)
+        children: list[asyncio.Task[None]] = []
         try:
             if status in ("paused", "cancelled", "stopped"):
                 # Nothing to send; rows handed back since are parked (held/cancelled).
@@ -309,6 +310,7 @@ class Dispatcher:
                 for _ in range(adapters[c].concurrency)
             ]
             heartbeat = asyncio.create_task(self._heartbeat())
+            children = [*tasks, heartbeat]
             result.status = await self._housekeep(
                 job_id, http, result, tasks[0], started, deadline_seconds
             )
@@ -325,6 +327,15 @@ class Dispatcher:
             # Paused or cancelled meanwhile: what was just handed back is held/cancelled.
             await asyncio.to_thread(settle, self.store, job_id)
         finally:
+            # Cancelled from outside (Ctrl-C, a caller's cancel): the producer, senders and
+            # heartbeat stop here, before the client they send with is closed; left
+            # running, they kept asyncio.run from returning (a CI run hung on it).
+            left = [t for t in children if not t.done()]
+            if left:
+                self._stop.set()
+                for t in left:
+                    t.cancel()
+                await asyncio.gather(*left, return_exceptions=True)
             if own_client:
                 await http.aclose()
         return self._finish(result, job_id, started)
