@@ -41,8 +41,13 @@ _RRN_RE = re.compile(_RRN)
 _RRN_SHAPE = re.compile(r"\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])[1-8]")
 # 13-19 digits, in groups split by single spaces or dashes, starting as an issuer does
 # (22-27 Mastercard's 2-series, 3-6 the other schemes, 9 Korean domestic cards): epoch
-# times start with 1 and time stamps such as 20261126024614 with 20.
-_CARD_RE = re.compile(r"(?<![\d.])(?=2[2-7]|[345679])\d(?:[ -]?\d){12,18}(?!\d)")
+# times start with 1 and time stamps such as 20261126024614 with 20. Digits joined to
+# letters, or by a dash to letters or digits, are part of an id (a Dagster run's UUID
+# held a Luhn-valid run of 14 digits): the same boundaries as the production recogniser.
+_CARD_RE = re.compile(
+    r"(?<![0-9A-Za-z_.])(?<![0-9A-Za-z]-)(?=2[2-7]|[345679])\d(?:[ -]?\d){12,18}"
+    r"(?![0-9A-Za-z_])(?!-[0-9A-Za-z])"
+)
 _NON_DIGIT = re.compile(r"\D")
 
 # Their DEBUG is wire-level tracing that production never turns on; pinned at INFO so
