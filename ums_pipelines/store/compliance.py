@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ums_pipelines.store.models import Base, BigId, UtcTime
 
-__all__ = ["Approval", "ForbiddenWord", "Sender", "StaffRole"]
+__all__ = [
+    "Approval",
+    "DepartmentBudget",
+    "ForbiddenWord",
+    "RecipientDay",
+    "ReviewRequest",
+    "Sender",
+    "StaffRole",
+]
 
 
 class ForbiddenWord(Base):
@@ -91,3 +110,53 @@ class Approval(Base):
     decided_at: Mapped[datetime] = mapped_column(UtcTime)
     voided_at: Mapped[datetime | None] = mapped_column(UtcTime)
     void_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DepartmentBudget(Base):
+    """A department's messaging budget for one month (KST), in won: a job whose estimated
+    cost would take the month's committed spend over it is flagged before it sends."""
+
+    __tablename__ = "department_budgets"
+
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    budget_krw: Mapped[Decimal] = mapped_column(Numeric(14, 0))
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class ReviewRequest(Base):
+    """A request to the bank's internal review-and-approval system and its decision:
+    sent out as a file or an HTTP call, answered by a decision file or a callback."""
+
+    __tablename__ = "review_requests"
+    __table_args__ = (Index("ix_review_requests_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_ref: Mapped[str] = mapped_column(String(64), unique=True)  # ours, sent out
+    entity: Mapped[str] = mapped_column(String(16))  # job | content
+    entity_id: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # what the decision is about
+    via: Mapped[str] = mapped_column(String(8))  # file | http
+    external_ref: Mapped[str | None] = mapped_column(String(128))  # theirs, if given
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | rejected | void
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RecipientDay(Base):
+    """Messages written for one customer on one day (KST) per channel and purpose: the
+    brand message's one-per-day rule and the frequency caps count here."""
+
+    __tablename__ = "recipient_days"
+
+    customer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -92,6 +92,10 @@ class Customer(Base):
     preferred_channel: Mapped[str | None] = mapped_column(String(16))
     branch: Mapped[str | None] = mapped_column(String(50))
     deceased: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last actual transaction and its kind of goods: advertising the same kind
+    # needs no consent for 6 months after it (Network Act art. 50(1)(i)).
+    last_transaction_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    last_transaction_kind: Mapped[str | None] = mapped_column(String(32))
     # The source system's change time: an older change never overwrites a newer one.
     source_changed_at: Mapped[datetime] = mapped_column(UtcTime)
     updated_at: Mapped[datetime] = mapped_column(UtcTime)
@@ -230,6 +234,12 @@ class Job(Base):
     shorten_urls: Mapped[bool | None] = mapped_column(Boolean)
     # Who registered it: the author, who may never approve it.
     created_by: Mapped[str | None] = mapped_column(String(64))
+    # The author's plan: the target count expected (a list far from it is flagged) and
+    # the kind of goods advertised (the 6-month transaction exception needs the same kind).
+    planned_count: Mapped[int | None] = mapped_column(Integer)
+    product_kind: Mapped[str | None] = mapped_column(String(32))
+    # What the stage checks flagged: [{"check", "severity", "detail", "at"}].
+    anomalies: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcTime)
     updated_at: Mapped[datetime] = mapped_column(UtcTime)
 
