@@ -120,7 +120,40 @@ class Settings(BaseSettings):
     )
     content_rejection_reasons_file: Path | None = Field(
         default=None,
-        description='JSON {"CODE": {"ko": ..., "en": ...}} adding or rewording rejection reasons.',
+        description='JSON {"CODE": {"ko": ..., "en": ...}} adding or rewording rejection reasons'
+        " (older name of UMS_REJECTION_REASONS_FILE; both are read).",
+    )
+    rejection_reasons_file: Path | None = Field(
+        default=None,
+        description='JSON {"CODE": {"ko": ..., "en": ...}} adding or rewording the rejection'
+        " reasons of content review and job approval (compliance.reasons).",
+    )
+
+    # The bank's internal review-and-approval system (compliance.review_hook).
+    review_url: str | None = Field(
+        default=None,
+        description="URL the review requests are POSTed to (HMAC-signed); unset: requests"
+        " are written as files into review_outbox_dir.",
+    )
+    review_secret: str | None = Field(
+        default=None,
+        description="HMAC-SHA256 key signing requests and verifying callbacks; from the"
+        " environment (UMS_REVIEW_SECRET) only, never a file in the repository.",
+    )
+    review_outbox_dir: Path | None = Field(
+        default=None, description="Where request files go; default UMS_HOME/review/outbox."
+    )
+    review_inbox_dir: Path | None = Field(
+        default=None, description="Where decision files arrive; default UMS_HOME/review/inbox."
+    )
+    review_trust_external: bool = Field(
+        default=False,
+        description="An approval from the review system counts even when its approver holds"
+        " no approver role in UMS; by default they must hold it for the job's department.",
+    )
+    review_hook_host: str = Field(default="127.0.0.1", description="Callback server address.")
+    review_hook_port: int = Field(
+        default=8960, ge=1, le=65535, description="Port the review callback server listens on."
     )
 
     @property
