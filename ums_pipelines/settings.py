@@ -84,6 +84,24 @@ class Settings(BaseSettings):
         " approval (four-eyes); every advertising job needs it whatever its size.",
     )
 
+    # Stage checks after target extraction (compliance.stages): a block stops the job
+    # from being approved or sent until it is fixed or an approver acknowledges it.
+    plan_deviation_warn: float = Field(
+        default=0.2,
+        ge=0,
+        description="|targets - planned| / planned above this flags a warning.",
+    )
+    plan_deviation_block: float = Field(
+        default=0.5,
+        ge=0,
+        description="|targets - planned| / planned above this blocks the job.",
+    )
+    budget_required: bool = Field(
+        default=False,
+        description="A department without a budget row for the month is blocked (false:"
+        " such a department's jobs are not checked against a budget).",
+    )
+
     # The advertising night rule (Information and Communications Network Act art. 50),
     # in Korea time (``timezone``): compliance.night holds what may not go until the end.
     ad_night_start: time = Field(
