@@ -128,6 +128,37 @@ class Settings(BaseSettings):
         " may reach the provider after the boundary.",
     )
 
+    # The other advertising rules of art. 50 (compliance.adrules, compliance.brandlimit).
+    ad_consent_valid_days: int = Field(
+        default=730,
+        gt=0,
+        description="An advertising consent counts for this many days after it was given"
+        " (reconfirmed every 2 years); an older one is no consent (reason consent_expired).",
+    )
+    ad_transaction_exception: bool = Field(
+        default=True,
+        description="Customers of an actual transaction may get advertising of the same kind"
+        " of goods (jobs.product_kind) without consent, for ad_transaction_exception_days.",
+    )
+    ad_transaction_exception_days: int = Field(
+        default=183,
+        ge=0,
+        description="The exception's 6 months, in days: half a year (365 / 2, rounded up)."
+        " Six calendar months run 181 to 184 days; set 181 to never pass the shortest.",
+    )
+    ad_reconfirm_notice_days: int = Field(
+        default=30,
+        gt=0,
+        description="A reconfirmation notice goes this many days before an advertising"
+        " consent reaches ad_consent_valid_days.",
+    )
+    brand_daily_limit: int = Field(
+        default=1,
+        ge=0,
+        description="Brand messages (Kakao) per recipient per Korea-time day; one over it is"
+        " not sent: failed with E-BRAND-DAILY, and the chain's next channel takes it.",
+    )
+
     content_review_required: bool = Field(
         default=True,
         description="A content version is approved only after review (four-eyes on content).",
