@@ -61,6 +61,10 @@ OPTIONAL_COLUMNS = (
     "preferred_channel",
     "branch",
     "deceased",
+    # The last actual transaction and its kind of goods (advertising the same kind needs
+    # no consent for 6 months after it): see docs/compliance.md.
+    "last_transaction_at",
+    "last_transaction_kind",
 )
 CONSENT_COLUMNS = tuple(f"consent_{c}_{p}" for c in CHANNELS for p in CONSENT_PURPOSES)
 _KNOWN = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS + CONSENT_COLUMNS)
@@ -69,6 +73,7 @@ _KNOWN = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS + CONSENT_COLUMNS)
 FUTURE_TOLERANCE = timedelta(hours=1)
 
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_KIND = re.compile(r"^[a-z0-9_-]{1,32}$")
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
@@ -128,6 +133,8 @@ class ChangeRow(BaseModel):
     preferred_channel: Channel | None = None
     branch: str | None = Field(default=None, max_length=50)
     deceased: Flag | None = None
+    last_transaction_at: datetime | None = None  # aware, UTC
+    last_transaction_kind: str | None = None  # product kind code, e.g. "deposit"
     consents: dict[str, Flag] = Field(default_factory=dict)  # "consent_sms_info" -> granted
 
     @field_validator("customer_id", mode="before")
@@ -137,15 +144,16 @@ class ChangeRow(BaseModel):
             raise ValueError("must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-'")
         return value
 
-    @field_validator("changed_at", mode="before")
+    @field_validator("changed_at", "last_transaction_at", mode="before")
     @classmethod
-    def _changed_at(cls, value: object, info: ValidationInfo) -> object:
+    def _timestamp(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, str):
             return value
         try:
+            # A date alone ("2024-05-01") is midnight of that day, Korea time.
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError("not an ISO-8601 date-time") from None
+            raise ValueError("not an ISO-8601 date or date-time") from None
         context = info.context or {}
         if parsed.tzinfo is None:
             zone: tzinfo = context.get("tz", UTC)
@@ -155,6 +163,16 @@ class ChangeRow(BaseModel):
         if now is not None and parsed > now + FUTURE_TOLERANCE:
             raise ValueError("in the future")
         return parsed
+
+    @field_validator("last_transaction_kind", mode="before")
+    @classmethod
+    def _kind(cls, value: object) -> object:
+        if isinstance(value, str):
+            kind = value.strip().lower()
+            if not _KIND.match(kind):
+                raise ValueError("must be a code of 1-32 characters of a-z, 0-9, '_' or '-'")
+            return kind
+        return value
 
     @field_validator("phone", mode="before")
     @classmethod

@@ -139,6 +139,11 @@ class QuarantinedRow(Base):
     field: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
+    # The row's fields by name as parsed (null when it could not be split into fields):
+    # what ``ums interface replay`` corrects and applies again.
+    cells: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    replayed_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    replayed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Template(Base):
