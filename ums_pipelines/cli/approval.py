@@ -1,5 +1,5 @@
-"""``ums approval approve|reject|status|reasons|grant|revoke|roles``: four-eyes approval of
-jobs by the department head, and the staff roles it needs.
+"""``ums approval approve|reject|status|reasons``: four-eyes approval of jobs by the
+department head (``grant|revoke|roles``: the older names of ``ums roles``).
 
 Exit codes: 0 done, 1 refused (the author deciding, a missing role, a closed job),
 2 bad input (an unknown job, role or rejection reason).
@@ -17,7 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from ums_pipelines.cli.common import open_store
+from ums_pipelines.cli.common import ACTOR, authorized, open_store
+from ums_pipelines.cli.roles import grant, list_roles, revoke
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import as_utc
 
@@ -33,16 +34,19 @@ approval_app = typer.Typer(
     help="Four-eyes approval of jobs by the department head, and staff roles.",
     no_args_is_help=True,
 )
-_ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
-_DEPARTMENT = typer.Option("--department", help="The department, or '*' for every one.")
 _T = TypeVar("_T")
 
 
-def _run(work: Callable[[Session, Settings], _T]) -> _T:
-    """Run one action in a transaction; a refusal exits 1, bad input 2, with the reason."""
+def _run(actor: str, action: str, job_id: str, work: Callable[[Session, Settings], _T]) -> _T:
+    """Check the actor's role for the job's department, then run one action in a
+    transaction; a refusal exits 1, bad input 2, with the reason."""
+    from ums_pipelines.compliance.access import job_department
+
     try:
-        with open_store() as (store, settings), store.session() as session:
-            return work(session, settings)
+        with open_store() as (store, settings):
+            authorized(store, actor, action, job_department(job_id))
+            with store.session() as session:
+                return work(session, settings)
     except PermissionError as exc:  # ApprovalError, RoleError
         _console().print(f"[red]refused[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
@@ -63,7 +67,7 @@ def _when(value: datetime | None, settings: Settings) -> str:
 @approval_app.command("approve")
 def approve(
     job_id: Annotated[str, typer.Argument(help="The job to approve, as it is now.")],
-    actor: Annotated[str, _ACTOR],
+    actor: Annotated[str, ACTOR],
     reason: Annotated[str | None, typer.Option(help="A note kept with the approval.")] = None,
 ) -> None:
     """Approve a targeted job as its department head; never its author. Any later change
@@ -78,13 +82,13 @@ def approve(
             f" fingerprint {row.fingerprint[:12]}"
         )
 
-    _console().print(_run(work))
+    _console().print(_run(actor, "job.approve", job_id, work))
 
 
 @approval_app.command("reject")
 def reject(
     job_id: Annotated[str, typer.Argument(help="The job to reject.")],
-    actor: Annotated[str, _ACTOR],
+    actor: Annotated[str, ACTOR],
     reason: Annotated[str, typer.Option("--reason", help="A code of `ums approval reasons`.")],
     note: Annotated[str | None, typer.Option(help="What to fix (needed for OTHER).")] = None,
 ) -> None:
@@ -95,22 +99,31 @@ def reject(
         row = reject_job(session, job_id, actor, reason, note)
         return f"[yellow]rejected[/yellow] job {escape(job_id)} by {escape(actor)}: {row.reason}"
 
-    _console().print(_run(work))
+    _console().print(_run(actor, "job.reject", job_id, work))
 
 
 @approval_app.command("reasons")
 def reasons() -> None:
-    """The managed list of rejection reasons."""
-    from ums_pipelines.compliance.approvals import REJECTION_REASONS
+    """The managed list of rejection reasons, the same as `ums content reasons`
+    (UMS_REJECTION_REASONS_FILE adds some)."""
+    from ums_pipelines.compliance.reasons import rejection_reasons
 
-    table = Table("code", "reason", title="Rejection reasons", title_justify="left")
-    for code, text in REJECTION_REASONS.items():
-        table.add_row(code, text)
+    try:
+        found = rejection_reasons()
+    except ValueError as exc:
+        _console().print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from exc
+    table = Table("code", "한국어", "English", title="Rejection reasons", title_justify="left")
+    for r in found.values():
+        table.add_row(r.code, r.ko, r.en)
     _console().print(table)
 
 
 @approval_app.command("status")
-def status(job_id: Annotated[str, typer.Argument(help="The job.")]) -> None:
+def status(
+    job_id: Annotated[str, typer.Argument(help="The job.")],
+    actor: Annotated[str, ACTOR],
+) -> None:
     """Whether the job needs approval, whether it has a valid one, and every decision."""
     from ums_pipelines.compliance.gate import approval_state
 
@@ -143,59 +156,10 @@ def status(job_id: Annotated[str, typer.Argument(help="The job.")]) -> None:
             )
         _console().print(table)
 
-    _run(work)
+    _run(actor, "job.status", job_id, work)
 
 
-@approval_app.command("grant")
-def grant(
-    user: Annotated[str, typer.Argument(help="Who receives the role.")],
-    role: Annotated[str, typer.Argument(help="author|reviewer|approver|operator|auditor|admin")],
-    department: Annotated[str, _DEPARTMENT],
-    actor: Annotated[str, _ACTOR],
-) -> None:
-    """Grant a role in a department (never to oneself)."""
-    from ums_pipelines.compliance.roles import grant_role
-
-    def work(session: Session, settings: Settings) -> str:
-        grant_role(session, user, role, department, actor)
-        return f"[green]granted[/green] {escape(user)}: {role} in {escape(department)}"
-
-    _console().print(_run(work))
-
-
-@approval_app.command("revoke")
-def revoke(
-    user: Annotated[str, typer.Argument(help="Whose role ends.")],
-    role: Annotated[str, typer.Argument(help="The role.")],
-    department: Annotated[str, _DEPARTMENT],
-    actor: Annotated[str, _ACTOR],
-) -> None:
-    """Revoke a role; the grant stays on record."""
-    from ums_pipelines.compliance.roles import revoke_role
-
-    def work(session: Session, settings: Settings) -> str:
-        revoke_role(session, user, role, department, actor)
-        return f"[yellow]revoked[/yellow] {escape(user)}: {role} in {escape(department)}"
-
-    _console().print(_run(work))
-
-
-@approval_app.command("roles")
-def roles(user: Annotated[str, typer.Argument(help="The person.")]) -> None:
-    """The roles a person holds now."""
-    from ums_pipelines.compliance.roles import roles_of
-
-    def work(session: Session, settings: Settings) -> None:
-        held = roles_of(session, user)
-        if not held:
-            _console().print(f"{escape(user)} holds no role")
-            return
-        table = Table("role", "department", "granted by", "granted", title=f"Roles of {user}")
-        for row in held:
-            table.add_row(
-                row.role, escape(row.department), escape(row.granted_by),
-                _when(row.granted_at, settings),
-            )  # fmt: skip
-        _console().print(table)
-
-    _run(work)
+# The older names of `ums roles grant|revoke|list` (cli/roles.py), kept working.
+approval_app.command("grant", help="Same as `ums roles grant`.")(grant)
+approval_app.command("revoke", help="Same as `ums roles revoke`.")(revoke)
+approval_app.command("roles", help="Same as `ums roles list`.")(list_roles)

@@ -112,8 +112,9 @@ def review(
 def reasons(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
 ) -> None:
-    """The managed list of rejection reasons (UMS_CONTENT_REJECTION_REASONS_FILE adds some)."""
-    from ums_pipelines.content.review_policy import rejection_reasons
+    """The managed list of rejection reasons, the same as `ums approval reasons`
+    (UMS_REJECTION_REASONS_FILE adds some)."""
+    from ums_pipelines.compliance.reasons import rejection_reasons
 
     try:
         found = rejection_reasons()

@@ -7,8 +7,8 @@ and the gate at send time compares fingerprints anyway (``check_job`` voids what
 longer matches, on record). A void while the job sends pauses it: its queued rows are
 held until it is approved again and resumed. Every decision, void and pause is audited.
 
-Rejection reasons are a managed list with codes (``REJECTION_REASONS``), a constant
-here because the schema has no table for them; "OTHER" needs a note.
+Rejection reasons are the managed list shared with content review
+(``compliance.reasons``, extendable by ``UMS_REJECTION_REASONS_FILE``); "OTHER" needs a note.
 """
 
 from __future__ import annotations
@@ -19,13 +19,16 @@ from sqlalchemy.orm import Session
 from ums_pipelines import audit
 from ums_pipelines.compliance.gate import (
     ApprovalRequired,
+    StageBlocked,
     changes,
     fingerprint,
     needs_approval,
     require_approved,
     valid_approval,
 )
+from ums_pipelines.compliance.reasons import REJECTION_REASONS, check_reason
 from ums_pipelines.compliance.roles import require_role
+from ums_pipelines.compliance.stages import open_blocks
 from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store.compliance import Approval
 from ums_pipelines.store.engine import Store, utcnow
@@ -43,17 +46,6 @@ __all__ = [
 ]
 
 APPROVER_ROLE = "approver"
-REJECTION_REASONS: dict[str, str] = {
-    "AD_RULES": "advertising rules not met: (광고) label, sender, free opt-out, night window",
-    "CONTENT": "content wrong or misleading: amounts, rates, dates, terms",
-    "WORDING": "forbidden or inappropriate wording",
-    "PII": "personal data in the content or attachments",
-    "TARGETS": "target list wrong: segment, count far from the plan, duplicates",
-    "SCHEDULE": "send window or timing not acceptable",
-    "SENDER": "sender number or profile not appropriate for this department",
-    "BUDGET": "cost over the department's budget",
-    "OTHER": "other (the note says why)",
-}
 _CLOSED = ("cancelled", "stopped", "done")
 
 
@@ -105,6 +97,9 @@ def approve_job(
         raise ApprovalError(
             f"job {job_id} has no frozen target list: an approval is tied to the target count"
         )
+    blocks = open_blocks(job)
+    if blocks:  # the author's own errors first: fixed, or acknowledged by an approver
+        raise ApprovalError(str(StageBlocked(job_id, blocks)))
     current = valid_approval(session, job)
     if current is not None and current.decided_by == approver:
         return current
@@ -130,12 +125,9 @@ def reject_job(
     session: Session, job_id: str, approver: str, code: str, note: str | None = None
 ) -> Approval:
     """Reject the job for a listed reason; its approvals are voided with the rejection."""
-    if code not in REJECTION_REASONS:
-        raise ValueError(f"reason: {code!r} is not one of {', '.join(REJECTION_REASONS)}")
-    if code == "OTHER" and not (note and note.strip()):
-        raise ValueError("note: a rejection for OTHER needs a note saying why")
+    listed = check_reason(code, note, field="reason")
     job = _decidable(session, job_id, approver)
-    reason = f"{code}: {REJECTION_REASONS[code]}" + (f" ({note.strip()})" if note else "")
+    reason = f"{code}: {listed.en}" + (f" ({note.strip()})" if note else "")
     void_approvals(session, job_id, f"rejected by {approver} ({code})", actor=approver)
     row = _decision(job, approver, "rejected", reason)
     session.add(row)

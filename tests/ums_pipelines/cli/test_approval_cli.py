@@ -89,7 +89,7 @@ def test_reject_reasons_revoke_and_bad_input(sim_bank: Any, ad: str) -> None:
     reasons = cli("reasons")
     assert "AD_RULES" in reasons and "OTHER" in reasons
     out = cli("reject", ad, "--actor", "park", "--reason", "LATE", code=2)
-    assert "reason: 'LATE' is not one of AD_RULES" in out
+    assert "reason: 'LATE' is not one of AD_LABEL" in out
     out = cli("reject", ad, "--actor", "park", "--reason", "TARGETS", "--note", "VIP only")
     assert "rejected job ad-1 by park: TARGETS: target list wrong" in out
     assert "awaiting approval: rejected by park: TARGETS" in cli("status", ad)
