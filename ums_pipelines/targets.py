@@ -9,14 +9,21 @@ from typing import Protocol, cast
 
 import polars as pl
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
 from ums_pipelines.channels.payload import Payload
+from ums_pipelines.compliance.adrules import (
+    CONSENT_EXPIRED,
+    NO_CONSENT,
+    TRANSACTION_EXCEPTION,
+    ad_rules,
+)
 from ums_pipelines.customers.optouts import active_opt_outs, covers
 from ums_pipelines.lanes import Purpose
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
-from ums_pipelines.store.models import Consent, Customer, Job
+from ums_pipelines.store.models import AuditLog, Consent, Customer, Job
 
 __all__ = [
     "Recipient",
@@ -36,6 +43,8 @@ class TargetResult:
     suppressed: dict[str, int] = field(default_factory=dict)
     by_first_channel: dict[str, int] = field(default_factory=dict)
     frozen: bool = False
+    # Targets let in by a rule rather than a consent (``transaction_exception``).
+    admitted: dict[str, int] = field(default_factory=dict)
 
 
 def targets_path(settings: Settings, job_id: str) -> Path:
@@ -82,6 +91,17 @@ def read_targets(settings: Settings, job_id: str) -> pl.DataFrame:
     return pl.read_parquet(targets_path(settings, job_id))
 
 
+def _admitted_earlier(session: Session, job_id: str) -> dict[str, int]:
+    detail = session.scalars(
+        select(AuditLog.detail)
+        .where(AuditLog.action == "job.targets_frozen", AuditLog.entity_id == job_id)
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    ).first()
+    n = (detail or {}).get(f"admitted_{TRANSACTION_EXCEPTION}")
+    return {TRANSACTION_EXCEPTION: int(n)} if n else {}
+
+
 def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResult:
     """Freeze the job's targets once; a second call returns the frozen list unchanged."""
     path = targets_path(settings, job_id)
@@ -93,16 +113,33 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
             frozen = pl.read_parquet(path)
             firsts = Counter(chain[0] for chain in frozen["chain"].to_list())
             return TargetResult(
-                job_id, path, frozen.height, dict(job.suppressed or {}), dict(firsts), frozen=True
+                job_id,
+                path,
+                frozen.height,
+                dict(job.suppressed or {}),
+                dict(firsts),
+                frozen=True,
+                admitted=_admitted_earlier(session, job_id),
             )
         consent_key = Purpose(job.purpose).consent_key
+        rules = ad_rules(settings, job, utcnow())
         granted: dict[str, set[str]] = {}
-        for cid, channel in session.execute(
-            select(Consent.customer_id, Consent.channel).where(
-                Consent.purpose == consent_key, Consent.granted.is_(True)
-            )
-        ):
-            granted.setdefault(cid, set()).add(channel)
+        # Granted but past the 2-year age (advertising only), and explicitly withdrawn
+        # (the transaction exception never overrides a refusal): both usually few.
+        expired: dict[str, set[str]] = {}
+        withdrawn: dict[str, set[str]] = {}
+        consent_rows = select(
+            Consent.customer_id, Consent.channel, Consent.granted, rules.fresh().label("fresh")
+        ).where(Consent.purpose == consent_key)
+        if not rules.exception_possible:
+            consent_rows = consent_rows.where(Consent.granted.is_(True))
+        for cid, channel, is_granted, fresh in session.execute(consent_rows):
+            if not is_granted:
+                withdrawn.setdefault(cid, set()).add(channel)
+            elif fresh:
+                granted.setdefault(cid, set()).add(channel)
+            else:
+                expired.setdefault(cid, set()).add(channel)
         routes: dict[str, list[str]] = job.routes
         default_chain = routes.get("default")
         # Opt-outs recorded until now (an MO 수신거부, the 080 list ...) take the channels
@@ -112,6 +149,8 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
         ids: list[str] = []
         chains: list[list[str]] = []
         suppressed: Counter[str] = Counter()
+        admitted: Counter[str] = Counter()
+        nothing: set[str] = set()
         # Core rows in pages, not ORM objects: a million customers held in the session's
         # identity map took the 1,000,000-message bench job past 2 GB of RSS.
         columns = select(
@@ -123,6 +162,7 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
             Customer.push_token,
             Customer.preferred_channel,
             Customer.deceased,
+            rules.by_transaction().label("by_transaction"),
         ).order_by(Customer.customer_id)
         # On the connection, not the ORM session: its row loading added 5 s per million.
         rows = session.connection().execute(columns.execution_options(yield_per=20_000))
@@ -134,10 +174,15 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
             if not chain:
                 suppressed["no_route"] += 1
                 continue
-            allowed = granted.get(customer.customer_id, set())
+            allowed = granted.get(customer.customer_id, nothing)
             consented = [c for c in chain if c in allowed]
+            if customer.by_transaction:
+                refused = withdrawn.get(customer.customer_id, nothing)
+                consented = [c for c in chain if c in allowed or c not in refused]
             if not consented:
-                suppressed["no_consent"] += 1
+                lapsed = expired.get(customer.customer_id)
+                stale = lapsed is not None and not lapsed.isdisjoint(chain)
+                suppressed[CONSENT_EXPIRED if stale else NO_CONSENT] += 1
                 continue
             opted = opt_outs.get(customer.customer_id)
             if opted:
@@ -155,6 +200,8 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
                 continue
             ids.append(customer.customer_id)
             chains.append(reachable)
+            if customer.by_transaction and any(c not in allowed for c in reachable):
+                admitted[TRANSACTION_EXCEPTION] += 1
         # Built from joined strings and split in Polars: a list of a million Python lists
         # took Polars 10 s to convert (one Series per element), most of the extraction.
         frame = pl.DataFrame(
@@ -172,7 +219,16 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
         job.status = "targeted"
         job.updated_at = utcnow()
         audit.record(
-            session, "ums", "job.targets_frozen", "job", job_id, targets=frame.height, **suppressed
+            session,
+            "ums",
+            "job.targets_frozen",
+            "job",
+            job_id,
+            targets=frame.height,
+            **suppressed,
+            **{f"admitted_{k}": n for k, n in admitted.items()},
         )
     firsts = Counter(chain[0] for chain in chains)
-    return TargetResult(job_id, path, frame.height, dict(suppressed), dict(firsts))
+    return TargetResult(
+        job_id, path, frame.height, dict(suppressed), dict(firsts), admitted=dict(admitted)
+    )
