@@ -205,6 +205,13 @@ class Settings(BaseSettings):
         default=8960, ge=1, le=65535, description="Port the review callback server listens on."
     )
 
+    change_layouts: dict[str, Path] = Field(
+        default_factory=dict,
+        description='JSON {"glob": "layout.yaml"}: customer change files whose name matches'
+        " the glob are fixed-width records read with that layout (relative paths are under"
+        " UMS_HOME; first match wins); see docs/customer-sync.md.",
+    )
+
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()
