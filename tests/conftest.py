@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -104,6 +104,47 @@ def store(store_url: str) -> Iterator[Store]:
     s = Store(store_url)
     yield s
     s.dispose()
+
+
+# RBAC (compliance/access.py): store-backed commands act as UMS_ACTOR and assets as the
+# service account; a test that is not about roles gets them from these fixtures.
+TEST_ACTOR = "test-cli"
+STAFF_ROLES = ("author", "reviewer", "approver", "operator", "auditor")  # not admin
+
+
+@pytest.fixture
+def grant(store_url: str) -> Callable[..., None]:
+    """grant("kim", "author", "reviewer", department="card"): roles granted by "test-admin"."""
+    from ums_pipelines.compliance.roles import grant_role
+
+    def _grant(user: str, *roles: str, department: str = "*") -> None:
+        store = Store(store_url)
+        try:
+            with store.session() as session:
+                for role in roles:
+                    grant_role(session, user, role, department, granted_by="test-admin")
+        finally:
+            store.dispose()
+
+    return _grant
+
+
+@pytest.fixture
+def cli_actor(grant: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> str:
+    """UMS_ACTOR set to an actor holding every role but admin for '*', so a command
+    without --actor is allowed; four-eyes rules still refuse it deciding its own work."""
+    grant(TEST_ACTOR, *STAFF_ROLES)
+    monkeypatch.setenv("UMS_ACTOR", TEST_ACTOR)
+    return TEST_ACTOR
+
+
+@pytest.fixture
+def scheduler_role(grant: Callable[..., None]) -> str:
+    """The Dagster service account with the operator role for '*', as deployed."""
+    from ums_pipelines.compliance.access import SERVICE_ACCOUNT
+
+    grant(SERVICE_ACCOUNT, "operator")
+    return SERVICE_ACCOUNT
 
 
 @pytest.fixture
