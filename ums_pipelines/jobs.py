@@ -149,16 +149,21 @@ def register_job(
     plan: SendPlan | None = None,
     params: Mapping[str, str | int | float] | None = None,
     per_request: bool = False,
+    planned_count: int | None = None,
 ) -> tuple[Job, bool]:
     """Register a job once: the same job id again returns the existing job (created=False).
 
     ``params`` are the values of the content's job variables (an event date, a rate, the
     ``occasion`` that picks phrases): the same for every recipient, checked here.
+    ``planned_count`` is the author's expected number of targets: a frozen list far from
+    it is flagged (``compliance.stages``).
     """
     if not _JOB_ID.match(job_id):
         raise JobError(f"job_id: {job_id!r} must be 1–64 letters, digits, '.', '_' or '-'")
     plan = plan or SendPlan()
     plan.check()
+    if planned_count is not None and (isinstance(planned_count, bool) or planned_count < 1):
+        raise JobError(f"planned_count: {planned_count!r} must be a whole number of 1 or more")
     existing = session.get(Job, job_id)
     if existing:
         return existing, False
@@ -215,9 +220,18 @@ def register_job(
         params=job_params or None,
         shorten_urls=plan.shorten_urls or None,
         created_by=actor,
+        planned_count=planned_count,
         created_at=now,
         updated_at=now,
     )
     session.add(job)
-    audit.record(session, actor, "job.registered", "job", job_id, template=template_code)
+    audit.record(
+        session,
+        actor,
+        "job.registered",
+        "job",
+        job_id,
+        template=template_code,
+        **({"planned_count": planned_count} if planned_count is not None else {}),
+    )
     return job, True

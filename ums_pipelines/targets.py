@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
 from ums_pipelines.channels.payload import Payload
+from ums_pipelines.compliance import stages
 from ums_pipelines.compliance.adrules import (
     CONSENT_EXPIRED,
     NO_CONSENT,
@@ -148,6 +149,9 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
         opt_outs = active_opt_outs(session, job.purpose, all_channels)
         ids: list[str] = []
         chains: list[list[str]] = []
+        # The first leg's address per target, for the duplicate-recipient check; taken
+        # here because reading the contacts again would be a second pass over customers.
+        contacts: list[str | None] = []
         suppressed: Counter[str] = Counter()
         admitted: Counter[str] = Counter()
         nothing: set[str] = set()
@@ -202,6 +206,10 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
             chains.append(reachable)
             if customer.by_transaction and any(c not in allowed for c in reachable):
                 admitted[TRANSACTION_EXCEPTION] += 1
+            first = reachable[0]
+            contacts.append(
+                None if first == "dm" else contact_for(cast(Recipient, customer), first)
+            )
         # Built from joined strings and split in Polars: a list of a million Python lists
         # took Polars 10 s to convert (one Series per element), most of the extraction.
         frame = pl.DataFrame(
@@ -228,7 +236,9 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
             **suppressed,
             **{f"admitted_{k}": n for k, n in admitted.items()},
         )
-    firsts = Counter(chain[0] for chain in chains)
+        firsts = Counter(chain[0] for chain in chains)
+        # Committed with the freeze: a frozen list is never without its findings.
+        stages.run_checks(session, settings, job, firsts, contacts)
     return TargetResult(
         job_id, path, frame.height, dict(suppressed), dict(firsts), admitted=dict(admitted)
     )

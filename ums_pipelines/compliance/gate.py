@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ums_pipelines.compliance.stages import open_blocks
 from ums_pipelines.lanes import Purpose
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.compliance import Approval
@@ -38,6 +39,7 @@ __all__ = [
     "EXEMPT_STATUSES",
     "ApprovalRequired",
     "ApprovalState",
+    "StageBlocked",
     "approval_state",
     "changes",
     "decisions",
@@ -59,6 +61,25 @@ class ApprovalRequired(PermissionError):
     def __init__(self, job_id: str, needed: str, missing: str) -> None:
         super().__init__(f"job {job_id} is {AWAITING_APPROVAL} ({needed}): {missing}")
         self.job_id, self.needed, self.missing = job_id, needed, missing
+
+
+class StageBlocked(ApprovalRequired):
+    """A job with a block finding of its stage checks (``compliance.stages``) that nobody
+    acknowledged: it is neither approved nor sent, whether it needs approval or not."""
+
+    status = "blocked"
+
+    def __init__(self, job_id: str, blocks: list[dict[str, Any]]) -> None:
+        names = ", ".join(str(b.get("check")) for b in blocks)
+        details = "; ".join(f"{b.get('check')}: {b.get('detail')}" for b in blocks)
+        PermissionError.__init__(
+            self,
+            f"job {job_id} is blocked by its stage checks ({details}); fix it and run"
+            f" `ums job checks {job_id} --recheck`, or an approver acknowledges it"
+            f" (`ums job checks {job_id} --acknowledge CHECK --actor NAME`)",
+        )
+        self.job_id, self.needed, self.missing = job_id, "stage checks", names
+        self.blocks = blocks
 
 
 def _when(value: datetime | None) -> str | None:
@@ -154,9 +175,13 @@ def _missing(session: Session, job: Job) -> str:
 
 
 def require_approved(session: Session, settings: Settings, job: Job) -> None:
-    """Raise ApprovalRequired when the job needs approval and has no valid one."""
+    """Raise ApprovalRequired when the job needs approval and has no valid one, and
+    StageBlocked (one of its kind) when a stage check blocks it, approval or not."""
     if job.status in EXEMPT_STATUSES:
         return
+    blocks = open_blocks(job)
+    if blocks:
+        raise StageBlocked(job.job_id, blocks)
     needed = needs_approval(job, settings)
     if needed is None or valid_approval(session, job) is not None:
         return
