@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["FileResult", "FileStatus", "Issue", "QuarantinedRecord", "SyncReport"]
 
@@ -26,6 +27,7 @@ class FileResult:
     status: FileStatus
     sha256: str | None = None
     encoding: str | None = None
+    format: str | None = None  # "csv", "jsonl" or "fixed:<layout name>"
     rows_total: int = 0
     rows_applied: int = 0
     rows_stale: int = 0
@@ -33,6 +35,7 @@ class FileResult:
     issues: list[Issue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     reason: str | None = None  # why a file was rejected
+    note: str | None = None  # a problem of an applied file as a whole (a trailer count)
     moved_to: Path | None = None
 
 
@@ -62,3 +65,7 @@ class QuarantinedRecord:
     field: str | None
     reason: str
     raw: str
+    id: int | None = None
+    cells: dict[str, Any] | None = None  # the row's fields as parsed, personal data included
+    replayed_at: datetime | None = None
+    replayed_by: str | None = None

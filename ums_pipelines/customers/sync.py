@@ -1,10 +1,13 @@
 """Picking up customer change files from the inbox and applying them to the store.
 
 Life of a file: a source system writes ``.name.csv.tmp`` and renames it to ``name.csv`` in
-``Settings.customer_inbox`` (dot-files are never read). :func:`sync_inbox` then
+``Settings.customer_inbox`` (dot-files are never read). CSV (``*.csv``), JSON Lines
+(``*.jsonl``) and fixed-width files (names matched by ``UMS_CHANGE_LAYOUTS``) are taken;
+see :mod:`~ums_pipelines.customers.formats`. :func:`sync_inbox` then
 
 1. skips it as a duplicate if a file with the same SHA-256 was applied before;
-2. rejects it if it is unreadable or its header lacks a required column: the file moves
+2. rejects it if it cannot be parsed at all (unreadable, no header or a required column
+   missing, no JSON object, no record of the layout's length, an invalid layout): the file moves
    to ``rejected/`` with ``<moved name>.reason.txt`` beside it, and is never deleted;
 3. otherwise validates every row outside any transaction, then applies the good rows and
    records the file and its quarantined rows in ONE transaction, so a crash never leaves
@@ -20,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +32,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ums_pipelines.customers.apply import apply_rows
-from ums_pipelines.customers.changefile import ChangeFileError, ParsedFile, parse_change_file
+from ums_pipelines.customers.changefile import ChangeFileError
+from ums_pipelines.customers.formats import is_change_file, read_change_file
 from ums_pipelines.customers.report import FileResult, Issue, QuarantinedRecord, SyncReport
-from ums_pipelines.customers.validation import ChangeRow, HeaderCheck, check_header, validate_row
-from ums_pipelines.masking import mask_text
+from ums_pipelines.customers.source import ChangeSource
+from ums_pipelines.customers.validation import ChangeRow, validate_row
 from ums_pipelines.settings import Settings
 from ums_pipelines.store import Store, utcnow
 from ums_pipelines.store.models import CustomerChangeFile, QuarantinedRow
 
-__all__ = ["pending_files", "quarantined_rows", "sync_inbox"]
+__all__ = ["check_row", "pending_files", "quarantined_rows", "sync_inbox"]
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +54,7 @@ def pending_files(settings: Settings) -> list[Path]:
     inbox = settings.customer_inbox
     if not inbox.is_dir():
         return []
-    return sorted(
-        p
-        for p in inbox.iterdir()
-        if p.suffix.lower() == ".csv" and not p.name.startswith(".") and p.is_file()
-    )
+    return sorted(p for p in inbox.iterdir() if is_change_file(p.name, settings) and p.is_file())
 
 
 def sync_inbox(store: Store, settings: Settings) -> SyncReport:
@@ -85,7 +86,18 @@ def quarantined_rows(store: Store, file_name: str | None = None) -> list[Quarant
     stmt = stmt.order_by(QuarantinedRow.file_id, QuarantinedRow.line_no, QuarantinedRow.id)
     with store.session() as session:
         return [
-            QuarantinedRecord(q.file_id, name, q.line_no, q.field, q.reason, q.raw)
+            QuarantinedRecord(
+                q.file_id,
+                name,
+                q.line_no,
+                q.field,
+                q.reason,
+                q.raw,
+                id=q.id,
+                cells=q.cells,
+                replayed_at=q.replayed_at,
+                replayed_by=q.replayed_by,
+            )
             for q, name in session.execute(stmt)
         ]
 
@@ -96,7 +108,13 @@ class _Validated:
     issues: list[Issue] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
 
-    def bad(self, line_no: int, problems: list[tuple[str | None, str]], raw: str) -> None:
+    def bad(
+        self,
+        line_no: int,
+        problems: list[tuple[str | None, str]],
+        raw: str,
+        cells: dict[str, str] | None,
+    ) -> None:
         self.issues.extend(Issue(line_no, name, reason) for name, reason in problems)
         names = list(dict.fromkeys(name for name, _ in problems if name))
         self.quarantine.append(
@@ -105,32 +123,39 @@ class _Validated:
                 "field": ",".join(names)[:64] or None,
                 "reason": "; ".join(reason for _, reason in problems),
                 "raw": raw,
+                "cells": cells,
             }
         )
 
 
-def _validate(parsed: ParsedFile, check: HeaderCheck, settings: Settings) -> _Validated:
+def check_row(
+    cells: dict[str, str] | None,
+    problems: list[tuple[str | None, str]],
+    settings: Settings,
+    now: datetime,
+) -> ChangeRow | list[tuple[str | None, str]]:
+    """Validate a parsed row: its ChangeRow, or every problem of the row (parse and fields)."""
+    if cells is None:
+        return problems
+    result = validate_row(cells, tz=settings.tz, now=now)
+    if isinstance(result, ChangeRow) and not problems:
+        return result
+    # A field the parser could not read is absent from the cells: its "required" error
+    # from validation would repeat the parser's reason.
+    named = {name for name, _ in problems}
+    errors = [] if isinstance(result, ChangeRow) else result
+    return problems + [(e.field, e.reason) for e in errors if e.field not in named]
+
+
+def _validate(source: ChangeSource, settings: Settings) -> _Validated:
     out = _Validated()
     now = utcnow()
-    columns = check.columns
-    known = [(i, c) for i, c in enumerate(columns) if c not in check.unknown]
-    bad_lines = {bad.line_no: bad for bad in parsed.bad_lines}
-    records = {rec.line_no: rec for rec in parsed.records}
-    for line_no in sorted(bad_lines.keys() | records.keys()):
-        if line_no in bad_lines:
-            bad = bad_lines[line_no]
-            out.bad(line_no, [(None, bad.reason)], bad.raw)
-            continue
-        rec = records[line_no]
-        if len(rec.fields) != len(columns):
-            reason = f"row has {len(rec.fields)} fields, the header has {len(columns)}"
-            out.bad(line_no, [(None, reason)], rec.raw)
-            continue
-        result = validate_row({c: rec.fields[i] for i, c in known}, tz=settings.tz, now=now)
+    for row in source.rows:
+        result = check_row(row.cells, row.problems, settings, now)
         if isinstance(result, ChangeRow):
             out.rows.append(result)
         else:
-            out.bad(line_no, [(e.field, e.reason) for e in result], rec.raw)
+            out.bad(row.line_no, result, row.raw, row.cells)
     return out
 
 
@@ -153,13 +178,7 @@ def _sync_file(store: Store, settings: Settings, path: Path) -> FileResult | Non
 
     result = FileResult(name, "applied", sha256=sha)
     try:
-        parsed = parse_change_file(data)
-        result.encoding = parsed.encoding
-        check = check_header(parsed.header)
-        if check.missing:
-            raise ChangeFileError(f"missing required column(s): {', '.join(check.missing)}")
-        if check.duplicates:
-            raise ChangeFileError(f"duplicate column(s): {', '.join(check.duplicates)}")
+        source = read_change_file(name, data, settings)
     except ChangeFileError as exc:
         result.status = "rejected"
         result.reason = str(exc)
@@ -168,15 +187,17 @@ def _sync_file(store: Store, settings: Settings, path: Path) -> FileResult | Non
         result.moved_to = _reject(path, settings, result.reason)
         return result
 
-    if check.unknown:
-        shown = ", ".join(c or "<blank>" for c in check.unknown)
-        result.warnings.append(mask_text(f"unknown column(s) ignored: {shown}"))
-    result.warnings.extend(mask_text(w) for w in parsed.warnings)
-    validated = _validate(parsed, check, settings)
-    result.issues = validated.issues
+    result.encoding, result.format = source.encoding, source.format
+    result.warnings.extend(source.warnings)
+    result.warnings.extend(f"line {i.line}: {i.reason}" for i in source.file_issues)
+    validated = _validate(source, settings)
+    result.issues = sorted(validated.issues + source.file_issues, key=lambda i: i.line)
     result.rows_total = len(validated.rows) + len(validated.quarantine)
     result.rows_quarantined = len(validated.quarantine)
-    result.status = "partial" if validated.quarantine else "applied"
+    result.status = "partial" if validated.quarantine or source.file_issues else "applied"
+    if source.file_issues:
+        # Kept on the file's record: a trailer count that does not match is not a row.
+        result.note = "; ".join(i.reason for i in source.file_issues)
     try:
         with store.session() as session:
             previous = _previous(session, sha)
@@ -220,7 +241,7 @@ def _record_file(
     row.rows_applied = result.rows_applied
     row.rows_stale = result.rows_stale
     row.rows_quarantined = result.rows_quarantined
-    row.reason = result.reason
+    row.reason = result.reason or result.note
     session.add(row)
     session.flush()
     if quarantine:

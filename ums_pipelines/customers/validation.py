@@ -43,6 +43,7 @@ __all__ = [
     "FieldError",
     "HeaderCheck",
     "check_header",
+    "known_column",
     "validate_row",
 ]
 
@@ -102,6 +103,11 @@ def check_header(header: list[str]) -> HeaderCheck:
         duplicates=duplicates,
         unknown=tuple(c for c in columns if c not in _KNOWN),
     )
+
+
+def known_column(name: str) -> bool:
+    """Whether ``name`` (lower case) is a column of the change-file contract."""
+    return name in _KNOWN
 
 
 def _flag(value: object) -> object:
