@@ -12,11 +12,13 @@ from ums_pipelines.cli.agent import agent_app, submit
 from ums_pipelines.cli.approval import approval_app
 from ums_pipelines.cli.audit import audit_app
 from ums_pipelines.cli.bench import bench
+from ums_pipelines.cli.budget import budget_app
 from ums_pipelines.cli.consent import consent_app
 from ums_pipelines.cli.content import content_app
 from ums_pipelines.cli.content_preview import preview
 from ums_pipelines.cli.demo import demo
 from ums_pipelines.cli.dispatch import dispatch, job_app
+from ums_pipelines.cli.job_checks import job_checks
 from ums_pipelines.cli.message import message_app
 from ums_pipelines.cli.mo import mo_app
 from ums_pipelines.cli.optout import optout_app
@@ -40,6 +42,7 @@ app.add_typer(agent_app, name="agent")
 app.command(name="submit")(submit)
 app.command(name="bench")(bench)
 app.command(name="dispatch")(dispatch)
+job_app.command("checks")(job_checks)
 app.add_typer(job_app, name="job")
 app.add_typer(mo_app, name="mo")
 app.add_typer(optout_app, name="optout")
@@ -53,6 +56,7 @@ app.add_typer(words_app, name="words")
 app.add_typer(senders_app, name="senders")
 app.add_typer(approval_app, name="approval")
 app.add_typer(audit_app, name="audit")
+app.add_typer(budget_app, name="budget")
 console = Console()
 
 
