@@ -158,6 +158,16 @@ class Settings(BaseSettings):
         description="Brand messages (Kakao) per recipient per Korea-time day; one over it is"
         " not sent: failed with E-BRAND-DAILY, and the chain's next channel takes it.",
     )
+    optout_confirm_template: str | None = Field(
+        default=None,
+        description="Informational template the daily schedule sends opt-out confirmations"
+        " with (within 14 days); unset, the schedule skips and ums optout due shows them.",
+    )
+    consent_reconfirm_template: str | None = Field(
+        default=None,
+        description="Informational template the daily schedule sends the 2-year advertising"
+        " consent reconfirmation notices with; unset, the schedule skips.",
+    )
 
     content_review_required: bool = Field(
         default=True,
