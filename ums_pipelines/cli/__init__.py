@@ -18,6 +18,7 @@ from ums_pipelines.cli.content import content_app
 from ums_pipelines.cli.content_preview import preview
 from ums_pipelines.cli.demo import demo
 from ums_pipelines.cli.dispatch import dispatch, job_app
+from ums_pipelines.cli.interface import interface_app
 from ums_pipelines.cli.job_checks import job_checks
 from ums_pipelines.cli.message import message_app
 from ums_pipelines.cli.mo import mo_app
@@ -56,6 +57,7 @@ app.add_typer(words_app, name="words")
 app.add_typer(senders_app, name="senders")
 app.add_typer(approval_app, name="approval")
 app.add_typer(audit_app, name="audit")
+app.add_typer(interface_app, name="interface")
 app.add_typer(budget_app, name="budget")
 console = Console()
 

@@ -59,7 +59,7 @@ def _cut(line_no: int, record: bytes, layout: Layout) -> SourceRow:
     row = SourceRow(line_no, raw, cells)
     for spec in layout.fields:
         piece = spec.cut(record)
-        where = f"bytes {spec.start}-{spec.end}"
+        where = f"bytes {spec.start}" + (f"-{spec.end}" if spec.length > 1 else "")
         if spec.ignore:
             row.view.append(Cell(spec.name, "", "", where, ignored=True))
             continue
