@@ -2,11 +2,23 @@
 
 import dagster as dg
 
-from assets import analytics, contact, customers, dispatch
+from assets import analytics, consent, contact, customers, dispatch
 
 __all__ = ["defs"]
 
 defs = dg.Definitions(
-    assets=[*customers.ASSETS, *dispatch.ASSETS, *contact.ASSETS, *analytics.ASSETS],
-    asset_checks=[*customers.CHECKS, *dispatch.CHECKS, *contact.CHECKS, *analytics.CHECKS],
+    assets=[
+        *customers.ASSETS,
+        *dispatch.ASSETS,
+        *contact.ASSETS,
+        *analytics.ASSETS,
+        *consent.ASSETS,
+    ],
+    asset_checks=[
+        *customers.CHECKS,
+        *dispatch.CHECKS,
+        *contact.CHECKS,
+        *analytics.CHECKS,
+        *consent.CHECKS,
+    ],
 )

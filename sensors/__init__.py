@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from sensors.consent import consent_notices_job, consent_notices_schedule
 from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, mo_job, receipts_job
 from sensors.sensors import customer_files_sensor, mo_sensor, new_jobs_sensor, receipts_sensor
 
@@ -16,7 +17,14 @@ analytics_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    jobs=[dispatch_job, receipts_job, mo_job, customer_sync_job, analytics_job],
+    jobs=[
+        dispatch_job,
+        receipts_job,
+        mo_job,
+        customer_sync_job,
+        analytics_job,
+        consent_notices_job,
+    ],
     sensors=[new_jobs_sensor, receipts_sensor, mo_sensor, customer_files_sensor],
-    schedules=[analytics_schedule],
+    schedules=[analytics_schedule, consent_notices_schedule],
 )

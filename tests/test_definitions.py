@@ -29,6 +29,8 @@ ASSETS = {
     "dim_channel",
     "rpt_daily_channel",
     "daily_report",
+    "optout_confirmations",
+    "consent_reconfirm_notices",
 }
 CHECKS = {
     ("customer_profiles", "customers_reachable"),
@@ -43,9 +45,10 @@ JOBS = {
     "customer_sync_job",
     "analytics_job",
     "daily_report_job",
+    "consent_notices_job",
 }
 SENSORS = {"new_jobs_sensor", "receipts_sensor", "mo_sensor", "customer_files_sensor"}
-SCHEDULES = {"analytics_refresh", "daily_report_schedule"}
+SCHEDULES = {"analytics_refresh", "daily_report_schedule", "consent_notices_schedule"}
 OWNER_PREFIXES = ("team:",)
 
 
@@ -151,6 +154,7 @@ def test_jobs_select_what_their_names_say() -> None:
     assert selected("mo_job") == {"mo_replies"}
     assert selected("customer_sync_job") == {"customer_profiles"}
     assert selected("daily_report_job") == {"daily_report"}
+    assert selected("consent_notices_job") == {"optout_confirmations", "consent_reconfirm_notices"}
     analytics = {_spec_id(s) for s in SPECS if s.group_name == "analytics"}
     assert selected("analytics_job") == analytics
     assert "fct_messages" in analytics
