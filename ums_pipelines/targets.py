@@ -20,6 +20,7 @@ from ums_pipelines.compliance.adrules import (
     TRANSACTION_EXCEPTION,
     ad_rules,
 )
+from ums_pipelines.compliance.workflow import transition
 from ums_pipelines.customers.optouts import active_opt_outs, covers
 from ums_pipelines.lanes import Purpose
 from ums_pipelines.settings import Settings
@@ -224,8 +225,7 @@ def extract_targets(store: Store, settings: Settings, job_id: str) -> TargetResu
         tmp.replace(path)
         job.target_count = frame.height
         job.suppressed = dict(suppressed)
-        job.status = "targeted"
-        job.updated_at = utcnow()
+        transition(session, job, "targeted", "ums")
         audit.record(
             session,
             "ums",

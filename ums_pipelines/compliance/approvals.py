@@ -29,6 +29,7 @@ from ums_pipelines.compliance.gate import (
 from ums_pipelines.compliance.reasons import REJECTION_REASONS, check_reason
 from ums_pipelines.compliance.roles import require_role
 from ums_pipelines.compliance.stages import open_blocks
+from ums_pipelines.compliance.workflow import transition
 from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store.compliance import Approval
 from ums_pipelines.store.engine import Store, utcnow
@@ -171,7 +172,7 @@ def _hold(session: Session, job: Job, actor: str, reason: str, settings: Setting
         .values(state="held", updated_at=utcnow())
     )
     held = int(result.rowcount)  # type: ignore[attr-defined]
-    job.status, job.updated_at = "paused", utcnow()
+    transition(session, job, "paused", actor, reason=reason)
     # "was" is what `ums job resume` goes back to.
     audit.record(
         session, actor, "job.paused", "job", job.job_id, held=held, was="dispatching", reason=reason

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ums_pipelines import audit
 from ums_pipelines.compliance.approvals import check_job
 from ums_pipelines.compliance.gate import ApprovalRequired
+from ums_pipelines.compliance.workflow import WorkflowError, transition
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
 from ums_pipelines.dispatch.bulk import claim_chunk, materialize_chunk, plan_chunks
@@ -28,7 +29,7 @@ from ums_pipelines.dispatch.compose import compose_row, idempotency_key
 from ums_pipelines.dispatch.record import next_legs
 from ums_pipelines.jobs import template_variants
 from ums_pipelines.lanes import TERMINAL_STATES
-from ums_pipelines.settings import Settings
+from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store.engine import Store, utcnow
 from ums_pipelines.store.models import AuditLog, Customer, Job
 from ums_pipelines.targets import read_targets
@@ -107,28 +108,51 @@ def pause(store: Store, job_id: str, actor: str) -> ControlResult:
         job = _job(session, job_id)
         if job.status in (*_CLOSED, "done"):
             raise ControlError(f"job {job_id} is {job.status}; only a running job can be paused")
+        was = _transition(session, job, "paused", actor)
         held = _move(session, job_id, ("queued",), state="held")
-        was = job.status
-        job.status, job.updated_at = "paused", utcnow()
         audit.record(session, actor, "job.paused", "job", job_id, held=held, was=was)
     return ControlResult(job_id, "pause", "paused", held)
 
 
-def resume(store: Store, job_id: str, actor: str) -> ControlResult:
+def _transition(session: Session, job: Job, to: str, actor: str) -> str:
+    try:
+        return transition(session, job, to, actor)
+    except WorkflowError as exc:
+        raise ControlError(str(exc)) from None
+
+
+def _resumes_to(session: Session, job_id: str) -> str:
+    """A standing (real-time) job goes back to standing, a bulk job to dispatching."""
+    paused = session.scalars(
+        select(AuditLog)
+        .where(AuditLog.entity_id == job_id, AuditLog.action == "job.paused")
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    ).first()
+    return "standing" if paused and paused.detail.get("was") == "standing" else "dispatching"
+
+
+def resume(
+    store: Store, job_id: str, actor: str, settings: Settings | None = None
+) -> ControlResult:
+    """Requeue a paused job's held rows. A bulk job is checked by the four-eyes gate
+    first: a job whose approval was voided while paused stays paused until approved."""
     with store.session() as session:
         job = _job(session, job_id)
         if job.status != "paused":
             raise ControlError(f"job {job_id} is {job.status}, not paused")
+        status = _resumes_to(session, job_id)
+    if status == "dispatching":
+        try:
+            check_job(store, settings or get_settings(), job_id)
+        except ApprovalRequired as exc:
+            raise ControlError(f"job {job_id} stays paused: {exc}") from None
+    with store.session() as session:
+        job = _job(session, job_id)
+        if job.status != "paused":  # resumed or cancelled meanwhile
+            raise ControlError(f"job {job_id} is {job.status}, not paused")
+        _transition(session, job, status, actor)
         queued = _move(session, job_id, ("held",), state="queued")
-        # A standing (real-time) job goes back to standing, a bulk job to dispatching.
-        paused = session.scalars(
-            select(AuditLog)
-            .where(AuditLog.entity_id == job_id, AuditLog.action == "job.paused")
-            .order_by(AuditLog.id.desc())
-            .limit(1)
-        ).first()
-        status = "standing" if paused and paused.detail.get("was") == "standing" else "dispatching"
-        job.status, job.updated_at = status, utcnow()
         audit.record(session, actor, "job.resumed", "job", job_id, requeued=queued)
     return ControlResult(job_id, "resume", status, queued)
 
@@ -140,8 +164,8 @@ def cancel(store: Store, settings: Settings, job_id: str, actor: str) -> Control
         job = _job(session, job_id)
         if job.status in (*_CLOSED, "done"):
             raise ControlError(f"job {job_id} is already {job.status}")
+        _transition(session, job, "cancelled", actor)
         cancelled = _move(session, job_id, ("queued", "held"), **_cancel_values())
-        job.status, job.updated_at = "cancelled", utcnow()
         job.stop_reason = job.stop_reason or f"cancelled by {actor}"
     written = 0
     if job.target_count is not None:
@@ -245,6 +269,6 @@ def resend_failed(store: Store, settings: Settings, job_id: str, actor: str) -> 
         # A first leg that cannot render goes on down its chain, as in the first round.
         next_legs(session, settings, unrendered, now)
         if rows:
-            job.status, job.updated_at = "dispatching", now
+            _transition(session, job, "dispatching", actor)
         audit.record(session, actor, "job.resend_failed", "job", job_id, resent=len(rows))
     return ControlResult(job_id, "resend-failed", job.status, len(rows))

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
+from ums_pipelines.compliance.workflow import transition
 from ums_pipelines.dispatch.bulk import CHUNKS
 from ums_pipelines.dispatch.claims import MESSAGES, T, expire_overdue
 from ums_pipelines.dispatch.ratelimit import ProviderLimit, SharedRateLimiter
@@ -197,6 +198,5 @@ def finish(store: Store, job_id: str, states: dict[str, int]) -> None:
         job = session.get(Job, job_id)
         if job is None or job.status == "done":
             return
-        job.status = "done"
-        job.updated_at = utcnow()
+        transition(session, job, "done", "ums")
         audit.record(session, "ums", "job.done", "job", job_id, states=states)

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ums_pipelines.compliance.approvals import check_job
+from ums_pipelines.compliance.workflow import transition
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.dispatch.claims import Claimed, claim_rows, reap_expired
 from ums_pipelines.dispatch.compose import compose
@@ -94,8 +95,7 @@ def enqueue_job(store: Store, settings: Settings, job_id: str, chunk: int = 2000
                     fall_back(session, settings, row)
             created += len(rows)
             if job.status in ("registered", "targeted"):
-                job.status = "dispatching"
-                job.updated_at = now
+                transition(session, job, "dispatching", "ums")
     return EnqueueResult(created, existing_count, failed)
 
 

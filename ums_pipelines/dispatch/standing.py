@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ums_pipelines.compliance.workflow import transition
 from ums_pipelines.jobs import JobError, approved_version, register_job, template_variants
 from ums_pipelines.lanes import CHANNELS, Lane, Purpose
 from ums_pipelines.store.engine import Store
@@ -111,7 +112,7 @@ def standing_job(
                 per_request=True,
             )
             if created:
-                job.status = "standing"
+                transition(session, job, "standing", "intake")
     except JobError as exc:
         raise IntakeError(str(exc)) from None
     except IntegrityError:

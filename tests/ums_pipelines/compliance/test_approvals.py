@@ -28,7 +28,7 @@ from ums_pipelines.compliance.gate import (
 )
 from ums_pipelines.compliance.roles import RoleError, grant_role
 from ums_pipelines.dispatch.bulk import claim_chunk, materialize_chunk, plan_chunks
-from ums_pipelines.dispatch.control import cancel, pause, resume
+from ums_pipelines.dispatch.control import ControlError, cancel, pause, resume
 from ums_pipelines.dispatch.outbox import enqueue_job
 from ums_pipelines.dispatch.runner import Dispatcher
 from ums_pipelines.jobs import ChannelVariant, SendPlan
@@ -76,7 +76,9 @@ def audit_actions(bank: Any, job_id: str) -> list[str]:
     with bank.store.session() as session:
         return list(
             session.scalars(
-                select(AuditLog.action).where(AuditLog.entity_id == job_id).order_by(AuditLog.id)
+                select(AuditLog.action)
+                .where(AuditLog.entity_id == job_id, AuditLog.action != "job.status")
+                .order_by(AuditLog.id)
             )
         )
 
@@ -343,6 +345,13 @@ def test_a_paused_jobs_split_is_written_held_without_approval(bank: Any) -> None
     assert work is not None
     assert materialize_chunk(bank.store, bank.settings, job_id, work, "me", lease) == []
     assert outbox_states(bank, job_id) == {"held": 3}
-    resume(bank.store, job_id, "ops")
-    with pytest.raises(ApprovalRequired):
-        dispatch(bank, job_id)
+    # Resuming re-checks four-eyes: without an approval the job stays paused, held.
+    with pytest.raises(ControlError, match=f"job {job_id} stays paused: .*awaiting_approval"):
+        resume(bank.store, job_id, "ops", bank.settings)
+    assert outbox_states(bank, job_id) == {"held": 3}
+    with bank.store.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.status == "paused"
+    approve(bank, job_id, head(bank))
+    assert resume(bank.store, job_id, "ops", bank.settings).rows == 3
+    assert outbox_states(bank, job_id) == {"queued": 3}

@@ -68,6 +68,7 @@ def actions(bank: Any, job_id: str) -> list[str]:
             session.scalars(
                 select(AuditLog.action)
                 .where(AuditLog.entity_id == job_id, AuditLog.action.not_like("job.registered"))
+                .where(AuditLog.action != "job.status")  # the workflow's moves
                 .order_by(AuditLog.id)
             )
         )
