@@ -14,6 +14,7 @@ bounds ``*``/``**``/``%`` and caps the output: a bypass of one layer meets the o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -41,6 +42,9 @@ __all__ = [
 # An e-mail HTML body is the largest legitimate source; 64 KB of markup is generous.
 MAX_SOURCE_CHARS = 64_000
 MAX_OUTPUT_CHARS = 256_000
+# "{{ }}" (or "{{- -}}"): an author who forgot the variable's name; Jinja's own error
+# ("Expected an expression") does not say that.
+_EMPTY_TAG = re.compile(r"\{\{-?\s*-?\}\}")
 _MAX_DEPTH = 40  # nesting of tags and expressions; the compiler recurses per level
 _MAX_INT_BITS = 256  # numbers in a message are amounts and counts, never 10**100
 _NUMBER = (int, float, Decimal)
@@ -242,6 +246,11 @@ class _Checked(NamedTuple):
 @lru_cache(maxsize=512)
 def _checked(source: str) -> _Checked:
     """Parse, check and compile once per source; a refusal is cached like a template."""
+    empty = _EMPTY_TAG.search(source)
+    if empty is not None:
+        line = source.count("\n", 0, empty.start()) + 1
+        error = f"an empty personalisation tag '{empty.group()}' on line {line}: name a variable"
+        return _Checked(None, frozenset(), error)
     try:
         tree = _env.parse(source)
         _check(tree)

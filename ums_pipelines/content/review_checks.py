@@ -5,6 +5,9 @@ synthetic sample customer.
 - PII and forbidden words read the source strings (body, subject, HTML, every templated
   payload string) and the variables' literal defaults and link targets. A tag
   (``{{ name }}``) is not a value; a number in the sender registry is the bank's own.
+- Every templated string of a variant must use declared variables only, and no empty
+  tag (``{{ }}``): registration refuses both, the review checks again what was stored
+  (an older version, a row written around the bank), naming the field and the tag.
 - Each variant is rendered by compose (``compose_row``) for a transient job, as the
   preview renders it, with values built from the variable schema (its defaults, else a
   sample of its type), and checked as compose checks it (``check_leg``): lengths,
@@ -39,6 +42,7 @@ from ums_pipelines.jobs import ChannelVariant, template_variants
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import utcnow
 from ums_pipelines.store.models import SenderNumber, Template, TemplateVersion
+from ums_pipelines.templates import TemplateError, check_template
 
 __all__ = [
     "AD_CODES",
@@ -59,7 +63,7 @@ _SAMPLE_BY_TYPE = {"str": "샘플", "int": "10000", "decimal": "3.5", "url": "ht
 
 @dataclass(frozen=True)
 class ReviewFinding:
-    """One finding: ``kind`` pii | forbidden | channel | advertising | render; ``code``
+    """One finding: ``kind`` tag | pii | forbidden | channel | advertising | render; ``code``
     the check's (KR_RRN, FORBIDDEN_WORD, AD_LABEL_MISSING...); ``field`` where it is;
     ``message`` the field and the reason, values masked."""
 
@@ -152,6 +156,27 @@ def _pii(session: Session, fields: dict[str, str]) -> list[ReviewFinding]:
     return found
 
 
+def _tags(fields: dict[str, str], specs: list[VariableSpec]) -> list[ReviewFinding]:
+    """Empty and undeclared personalisation tags in the variants' strings."""
+    declared = [spec.name for spec in specs]
+    found = []
+    for field, text in fields.items():
+        if not field.startswith("variants["):
+            continue  # a variable's default and link target are literal values
+        try:
+            check_template(field, text, declared)
+        except TemplateError as exc:
+            message = str(exc)
+            if "empty personalisation tag" in message:
+                code = "EMPTY_TAG"
+            elif "not declared" in message:
+                code = "UNDECLARED_TAG"
+            else:
+                code = "TEMPLATE_INVALID"
+            found.append(ReviewFinding("tag", code, field, message))
+    return found
+
+
 def _forbidden(
     session: Session, department: str | None, fields: dict[str, str], seen: set[str]
 ) -> list[ReviewFinding]:
@@ -195,7 +220,11 @@ def review_findings(
     specs = specs_from(stored or [])
     sources = source_strings(variants, specs)
     seen: set[str] = set()
-    findings = _pii(session, sources) + _forbidden(session, template.department, sources, seen)
+    tags = _tags(sources, specs)
+    findings = tags + _pii(session, sources)
+    findings += _forbidden(session, template.department, sources, seen)
+    if tags:  # no sample renders from a broken template: the tag findings say why
+        return findings
     now = utcnow()
     today = now.astimezone(settings.tz).date()
     customer, params = sample_values(specs, today)
