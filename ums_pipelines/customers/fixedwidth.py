@@ -53,8 +53,19 @@ def _convert(spec: FieldSpec, text: str) -> str:
     return text
 
 
+def _kept(record: bytes, layout: Layout) -> str:
+    """The record's text as quarantined: the bytes of ignored fields (an RRN the file
+    carries but UMS must not take) are starred out, so they never reach the store."""
+    data = bytearray(record)
+    for spec in layout.fields:
+        if spec.ignore and spec.start <= len(data):
+            end = min(spec.end, len(data))
+            data[spec.start - 1 : end] = b"*" * (end - spec.start + 1)
+    return _text(bytes(data), layout.encoding)
+
+
 def _cut(line_no: int, record: bytes, layout: Layout) -> SourceRow:
-    raw = _text(record, layout.encoding)
+    raw = _kept(record, layout)
     cells: dict[str, str] = {}
     row = SourceRow(line_no, raw, cells)
     for spec in layout.fields:
@@ -108,7 +119,7 @@ def parse_fixed_width(data: bytes, layout: Layout) -> ChangeSource:
             # Counted as a data record: the sender wrote it as one, the trailer counts it.
             data_count += 1
             reason = f"record is {len(record)} bytes, the layout's record length is {size}"
-            text = _text(record, layout.encoding)
+            text = _kept(record, layout)
             source.rows.append(SourceRow(line_no, text, None, [(None, reason)]))
             continue
         kind = _type_of(record, layout)
@@ -127,7 +138,7 @@ def parse_fixed_width(data: bytes, layout: Layout) -> ChangeSource:
         if layout.data_type is not None and kind != layout.data_type:
             reason = f"record_type: {kind!r} is not a data record (type {layout.data_type})"
             source.rows.append(
-                SourceRow(line_no, _text(record, layout.encoding), None, [("record_type", reason)])
+                SourceRow(line_no, _kept(record, layout), None, [("record_type", reason)])
             )
             continue
         source.rows.append(_cut(line_no, record, layout))
