@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ums_pipelines.cli.common import ACTOR, authorized
 from ums_pipelines.dispatch.standing import IntakeError, parse_lane
 from ums_pipelines.lanes import CHANNELS, Lane
 
@@ -30,6 +31,7 @@ def _lanes(value: str) -> tuple[Lane, ...]:
 
 @agent_app.command("run")
 def agent_run(
+    actor: Annotated[str, ACTOR],
     lanes: Annotated[
         str, typer.Option(help="Lanes served, by name or number (urgent=0 ... marketing=4).")
     ] = "urgent,auth,transactional",
@@ -52,6 +54,11 @@ def agent_run(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = get_settings()
     store = Store(settings.store_url)
+    try:
+        authorized(store, actor, "agent.run")
+    except typer.Exit:
+        store.dispose()
+        raise
     config = AgentConfig(
         lanes=_lanes(lanes),
         channels=wanted,
@@ -83,7 +90,7 @@ def agent_run(
 
 
 @agent_app.command("list")
-def agent_list() -> None:
+def agent_list(actor: Annotated[str, ACTOR]) -> None:
     """Registered agents: lanes, providers, alive/dead/stopped, heartbeat age, sends."""
     from ums_pipelines.dispatch.agents import list_agents
     from ums_pipelines.settings import get_settings
@@ -91,6 +98,7 @@ def agent_list() -> None:
 
     store = Store(get_settings().store_url)
     try:
+        authorized(store, actor, "agent.list")
         agents = list_agents(store)
     finally:
         store.dispose()
@@ -116,6 +124,7 @@ def agent_list() -> None:
 
 
 def submit(
+    actor: Annotated[str, ACTOR],
     caller: Annotated[str, typer.Option(help="Calling system.")] = "cli",
     key: Annotated[str | None, typer.Option(help="Caller's idempotency key.")] = None,
     customer: Annotated[str | None, typer.Option(help="Customer id.")] = None,
@@ -127,6 +136,7 @@ def submit(
     inbox: Annotated[bool, typer.Option(help="Instead: read the request drop folder.")] = False,
 ) -> None:
     """Submit one real-time message (idempotent on --caller/--key), or the drop folder."""
+    from ums_pipelines.compliance.access import content_department, job_department
     from ums_pipelines.dispatch.intake import submit as submit_request
     from ums_pipelines.dispatch.requestfiles import sync_request_files
     from ums_pipelines.settings import get_settings
@@ -135,6 +145,8 @@ def submit(
     settings = get_settings()
     store = Store(settings.store_url)
     try:
+        scope = job_department(job) if job else content_department(template) if template else None
+        authorized(store, actor, "message.submit", scope)
         if inbox:
             for f in sync_request_files(store, settings):
                 console.print(

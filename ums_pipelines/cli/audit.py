@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import func, select
 
+from ums_pipelines.cli.common import ACTOR, authorized
 from ums_pipelines.masking import mask_name, mask_text
 from ums_pipelines.settings import get_settings
 from ums_pipelines.store import Store, as_utc
@@ -39,6 +40,7 @@ def _anchor(value: str | None) -> tuple[int, str] | None:
 
 @audit_app.command("verify")
 def verify(
+    actor: Annotated[str, ACTOR],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     anchor: Annotated[
         str | None,
@@ -67,6 +69,7 @@ def verify(
         disable=as_json or not err.is_terminal,
     )
     try:
+        authorized(store, actor, "audit.verify")
         # A reading session: a WAL snapshot on SQLite that does not hold up writers.
         with store.reading() as session, progress:
             total = session.scalar(select(func.count()).select_from(AuditLog)) or 0
@@ -135,9 +138,10 @@ def _since(value: str | None, tz: Any) -> datetime | None:
 
 @audit_app.command("show")
 def show(
+    actor: Annotated[str, ACTOR],
     entity: Annotated[str | None, typer.Option(help="Only this kind of entity (job, ...).")] = None,
     entity_id: Annotated[str | None, typer.Option(help="Only this entity id.")] = None,
-    actor: Annotated[str | None, typer.Option(help="Only entries by this actor.")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Only entries by this actor.")] = None,
     since: Annotated[
         str | None, typer.Option(help="Only entries at or after this ISO date/time.")
     ] = None,
@@ -152,7 +156,7 @@ def show(
     for column, wanted in (
         (AuditLog.entity, entity),
         (AuditLog.entity_id, entity_id),
-        (AuditLog.actor, actor),
+        (AuditLog.actor, by),
     ):
         if wanted is not None:
             query = query.where(column == wanted)
@@ -160,6 +164,7 @@ def show(
         query = query.where(AuditLog.at >= as_utc(start))
     store = Store(settings.store_url)
     try:
+        authorized(store, actor, "audit.show")
         with store.reading() as session:
             rows = session.scalars(query).all()
     finally:

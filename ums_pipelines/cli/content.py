@@ -16,8 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ums_pipelines.channels.encoding import NotEncodable, cp949_len
-from ums_pipelines.cli.common import open_store
+from ums_pipelines.cli.common import ACTOR, acting, open_store
 from ums_pipelines.cli.content_review import history, reasons, review, submit
+from ums_pipelines.compliance.access import content_department
 from ums_pipelines.content.document import SUFFIXES, LoadedItem, VariantDocument
 from ums_pipelines.content.spec import VariableSpec
 from ums_pipelines.store import Store
@@ -30,7 +31,6 @@ content_app = typer.Typer(
     help="The content bank: items with a variant per channel, versioned and approved.",
     no_args_is_help=True,
 )
-_ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -45,10 +45,15 @@ def _failed(reason: str) -> int:
 
 def _add_item(store: Store, item: LoadedItem, actor: str, approve: bool) -> int:
     """Add one item in its own transaction and print its line; 1 if it failed."""
+    from ums_pipelines.compliance.access import AccessDenied, guard
     from ums_pipelines.content.bank import add_content
 
     if item.document is None:
         return _failed(f"{item.label}: {item.error}")
+    try:
+        guard(store, actor, "content.add", item.document.department)
+    except AccessDenied as exc:
+        return _failed(f"{item.label}: {item.document.code}: refused {exc}")
     try:
         with store.session() as session:
             result = add_content(session, item.document, actor, approve=approve)
@@ -65,10 +70,10 @@ def _add_item(store: Store, item: LoadedItem, actor: str, approve: bool) -> int:
 @content_app.command("add")
 def add(
     files: Annotated[list[Path], typer.Argument(help="Content files (.yaml, .yml, .json).")],
+    actor: Annotated[str, ACTOR],
     draft: Annotated[
         bool, typer.Option("--draft", help="Write drafts: nothing is sent until approved.")
     ] = False,
-    actor: Annotated[str, _ACTOR] = "cli",
 ) -> None:
     """Add every item of every file; a bad item is reported and the others still go in."""
     from ums_pipelines.content.document import DocumentError, read_items
@@ -92,6 +97,7 @@ def _when(value: datetime | None, tz: ZoneInfo) -> str:
 
 @content_app.command("list")
 def list_(
+    actor: Annotated[str, ACTOR],
     search: Annotated[
         str | None, typer.Option(help="Text in the code, name or the newest texts.")
     ] = None,
@@ -105,7 +111,11 @@ def list_(
     """Content items by code, with their newest version and status."""
     from ums_pipelines.content.bank import list_content
 
-    with open_store() as (store, settings), store.reading() as session:
+    with (
+        open_store() as (store, settings),
+        acting(store, actor, "content.list", department),
+        store.reading() as session,
+    ):
         try:
             items = list_content(
                 session,
@@ -189,6 +199,7 @@ def _reads(spec: VariableSpec) -> str:
 
 @content_app.command("show")
 def show(
+    actor: Annotated[str, ACTOR],
     code: Annotated[str, typer.Argument(help="The item's code.")],
     version: Annotated[int | None, typer.Option(help="A version (default the newest).")] = None,
 ) -> None:
@@ -196,7 +207,11 @@ def show(
     (of the template text: rendered messages differ by the values of their tags)."""
     from ums_pipelines.content.bank import show_content
 
-    with open_store() as (store, settings), store.reading() as session:
+    with (
+        open_store() as (store, settings),
+        acting(store, actor, "content.show", content_department(code)),
+        store.reading() as session,
+    ):
         try:
             view = show_content(session, code, version)
         except ValueError as exc:
@@ -246,13 +261,16 @@ def approve(
     version: Annotated[
         int, typer.Argument(help="The version to approve (reviewed, where review is required).")
     ],
-    actor: Annotated[str, _ACTOR] = "cli",
+    actor: Annotated[str, ACTOR],
 ) -> None:
     """Approve a version (a reviewed one where review is required; never by its author):
     new jobs send it from now on."""
     from ums_pipelines.content.bank import approve_version
 
-    with open_store() as (store, _):
+    with (
+        open_store() as (store, _),
+        acting(store, actor, "content.approve", content_department(code)),
+    ):
         try:
             with store.session() as session:
                 approve_version(session, code, version, actor)
@@ -265,12 +283,15 @@ def approve(
 def retire(
     code: Annotated[str, typer.Argument(help="The item's code.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
-    actor: Annotated[str, _ACTOR] = "cli",
+    actor: Annotated[str, ACTOR],
 ) -> None:
     """Retire an item: no new job may use it; jobs already registered run on."""
     from ums_pipelines.content.bank import retire_content
 
-    with open_store() as (store, _):
+    with (
+        open_store() as (store, _),
+        acting(store, actor, "content.retire", content_department(code)),
+    ):
         try:
             with store.session() as session:
                 retire_content(session, code, actor, reason)
@@ -281,6 +302,7 @@ def retire(
 
 @content_app.command("export")
 def export(
+    actor: Annotated[str, ACTOR],
     code: Annotated[str, typer.Argument(help="The item's code.")],
     out: Annotated[Path, typer.Option("--out", help="File to write (.yaml, .yml or .json).")],
     version: Annotated[int | None, typer.Option(help="A version (default the newest).")] = None,
@@ -291,7 +313,11 @@ def export(
 
     if out.suffix.lower() not in SUFFIXES:
         raise _fail(f"--out: {out.name} is not a .yaml, .yml or .json file", 2)
-    with open_store() as (store, settings), store.reading() as session:
+    with (
+        open_store() as (store, settings),
+        acting(store, actor, "content.export", content_department(code)),
+        store.reading() as session,
+    ):
         try:
             doc = export_content(session, code, version)
         except ValueError as exc:

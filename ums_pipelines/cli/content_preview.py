@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ums_pipelines.cli.common import ACTOR, authorized
 from ums_pipelines.settings import get_settings
 from ums_pipelines.store import Store
 
@@ -67,6 +68,7 @@ def _summary(result: Preview, out: Path) -> None:
 
 
 def preview(
+    actor: Annotated[str, ACTOR],
     code: Annotated[str, typer.Argument(help="The content item's code.")],
     customer: Annotated[
         list[str], typer.Option("--customer", "-c", help="A sample customer id (repeatable).")
@@ -88,11 +90,13 @@ def preview(
     or break a rule, 2 on bad input."""
     # Imported here: the preview renders through the send path, which loads Polars, and
     # a process that imports Polars at start-up ignores Ctrl-C (see cli/__init__.py).
+    from ums_pipelines.compliance.access import content_department
     from ums_pipelines.content.preview import PreviewError, build_preview, render_preview_html
 
     settings = get_settings()
     store = Store(settings.store_url)
     try:
+        authorized(store, actor, "content.preview", content_department(code))
         chains = _chains(chain or [])
         # A read-only look: a preview writes nothing to the store.
         with store.reading() as session:

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ums_pipelines.cli.common import open_store
+from ums_pipelines.cli.common import ACTOR, acting, open_store
+from ums_pipelines.compliance.access import content_department
 
 if TYPE_CHECKING:  # the checks load compose and the renderer: only when a command runs
     from ums_pipelines.content.review_checks import ReviewFinding
@@ -23,7 +24,6 @@ if TYPE_CHECKING:  # the checks load compose and the renderer: only when a comma
 __all__ = ["history", "reasons", "review", "submit"]
 
 console = Console(soft_wrap=True)
-_ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -52,16 +52,19 @@ def _print_findings(findings: Sequence[ReviewFinding]) -> None:
 
 
 def submit(
+    actor: Annotated[str, ACTOR],
     code: Annotated[str, typer.Argument(help="The item's code.")],
     version: Annotated[int, typer.Argument(help="The draft version (the newest).")],
-    actor: Annotated[str, _ACTOR] = "cli",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Submit a draft for review: PII, forbidden words, channel and advertising rules are
     checked first; a blocking finding keeps it a draft (exit 1)."""
     from ums_pipelines.content.review import submit_for_review
 
-    with open_store() as (store, settings):
+    with (
+        open_store() as (store, settings),
+        acting(store, actor, "content.submit", content_department(code)),
+    ):
         try:
             with store.session() as session:
                 result = submit_for_review(session, code, version, actor, settings)
@@ -80,9 +83,9 @@ def submit(
 
 
 def review(
+    actor: Annotated[str, ACTOR],
     code: Annotated[str, typer.Argument(help="The item's code.")],
     version: Annotated[int, typer.Argument(help="The version in review.")],
-    actor: Annotated[str, _ACTOR] = "cli",
     passed: Annotated[bool, typer.Option("--pass", help="It passes review.")] = False,
     reject: Annotated[
         str | None, typer.Option("--reject", help="Reject it for this reason code (see reasons).")
@@ -95,7 +98,10 @@ def review(
 
     if passed == (reject is not None):
         raise _fail("give exactly one of --pass or --reject REASON", 2)
-    with open_store() as (store, _):
+    with (
+        open_store() as (store, _),
+        acting(store, actor, "content.review", content_department(code)),
+    ):
         try:
             with store.session() as session:
                 decided = review_version(
@@ -129,6 +135,7 @@ def reasons(
 
 
 def history(
+    actor: Annotated[str, ACTOR],
     code: Annotated[str, typer.Argument(help="The item's code.")],
     version: Annotated[int | None, typer.Option(help="Only this version.")] = None,
 ) -> None:
@@ -136,7 +143,11 @@ def history(
     approvals of an item, from the audit log."""
     from ums_pipelines.content.review import review_trail
 
-    with open_store() as (store, settings), store.reading() as session:
+    with (
+        open_store() as (store, settings),
+        acting(store, actor, "content.history", content_department(code)),
+        store.reading() as session,
+    ):
         try:
             trail = review_trail(session, code, version)
         except ValueError as exc:

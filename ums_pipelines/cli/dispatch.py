@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ums_pipelines.cli.common import ACTOR, authorized
 from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store import Store
 
@@ -28,11 +29,11 @@ __all__ = ["dispatch", "job_app"]
 
 console = Console()
 job_app = typer.Typer(help="Control a bulk job: pause, resume, cancel, resend the failed.")
-_ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
 
 
 def dispatch(
     job_id: Annotated[str, typer.Argument(help="The job to send.")],
+    actor: Annotated[str, ACTOR],
     deadline: Annotated[
         float, typer.Option(help="Stop (unfinished, resumable) after this many seconds.")
     ] = 3600.0,
@@ -48,12 +49,14 @@ def dispatch(
     owner: Annotated[str | None, typer.Option(help="Lease owner name (default random).")] = None,
 ) -> None:
     """Send a targeted bulk job until every message is terminal; safe to run several times."""
+    from ums_pipelines.compliance.access import job_department
     from ums_pipelines.compliance.gate import ApprovalRequired
     from ums_pipelines.dispatch.runner import Dispatcher
 
     settings = get_settings()
     store = Store(settings.store_url)
     try:
+        authorized(store, actor, "dispatch.run", job_department(job_id))
         dispatcher = Dispatcher(
             store,
             settings,
@@ -89,13 +92,18 @@ def dispatch(
         raise typer.Exit(code=1)
 
 
-def _report(action: str, fn: Callable[[Store, Settings], ControlResult]) -> None:
-    """Run one control action on the configured store and print what it did."""
+def _report(
+    action: str, actor: str, job_id: str, fn: Callable[[Store, Settings], ControlResult]
+) -> None:
+    """Check the actor's role for the job's department, run one control action on the
+    configured store and print what it did."""
+    from ums_pipelines.compliance.access import job_department
     from ums_pipelines.dispatch.control import ControlError
 
     settings = get_settings()
     store = Store(settings.store_url)
     try:
+        authorized(store, actor, f"job.{action.replace('-', '_')}", job_department(job_id))
         result = fn(store, settings)
     except ControlError as exc:
         console.print(f"[red]{action}: {exc}")
@@ -106,36 +114,43 @@ def _report(action: str, fn: Callable[[Store, Settings], ControlResult]) -> None
 
 
 @job_app.command("pause")
-def job_pause(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
+def job_pause(job_id: str, actor: Annotated[str, ACTOR]) -> None:
     """Hold the job's queued messages; running dispatchers stop, in-flight sends finish."""
     from ums_pipelines.dispatch import control
 
-    _report("pause", lambda store, _: control.pause(store, job_id, actor))
+    _report("pause", actor, job_id, lambda store, _: control.pause(store, job_id, actor))
 
 
 @job_app.command("resume")
-def job_resume(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
+def job_resume(job_id: str, actor: Annotated[str, ACTOR]) -> None:
     """Queue the held messages again; `ums dispatch JOB_ID` sends them."""
     from ums_pipelines.dispatch import control
 
-    _report("resume", lambda store, _: control.resume(store, job_id, actor))
+    _report("resume", actor, job_id, lambda store, _: control.resume(store, job_id, actor))
 
 
 @job_app.command("cancel")
-def job_cancel(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
+def job_cancel(job_id: str, actor: Annotated[str, ACTOR]) -> None:
     """Cancel every unsent message; every target still ends with a (cancelled) row."""
     from ums_pipelines.dispatch import control
 
-    _report("cancel", lambda store, settings: control.cancel(store, settings, job_id, actor))
+    _report(
+        "cancel",
+        actor,
+        job_id,
+        lambda store, settings: control.cancel(store, settings, job_id, actor),
+    )
 
 
 @job_app.command("resend-failed")
-def job_resend_failed(job_id: str, actor: Annotated[str, _ACTOR] = "cli") -> None:
+def job_resend_failed(job_id: str, actor: Annotated[str, ACTOR]) -> None:
     """New first legs, under new keys, for customers the job did not reach (never a
     customer with any delivered message); `ums dispatch JOB_ID` sends them."""
     from ums_pipelines.dispatch import control
 
     _report(
         "resend-failed",
+        actor,
+        job_id,
         lambda store, settings: control.resend_failed(store, settings, job_id, actor),
     )

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ums_pipelines.cli.common import ACTOR, authorized
 from ums_pipelines.masking import mask_phone, mask_text
 from ums_pipelines.settings import get_settings
 from ums_pipelines.store import Store
@@ -22,6 +23,7 @@ mo_app = typer.Typer(help="Two-way messaging: MO replies from customers.", no_ar
 
 @mo_app.command("poll")
 def poll(
+    actor: Annotated[str, ACTOR],
     channel: Annotated[
         list[str] | None,
         typer.Option("--channel", help="Feed to read (sms, rcs); repeat for more. Default all."),
@@ -46,6 +48,7 @@ def poll(
             return await poll_mo(store, settings, client, channels)
 
     try:
+        authorized(store, actor, "mo.ingest")
         try:
             result = asyncio.run(run())
         except (httpx.HTTPError, ValueError) as exc:
@@ -66,6 +69,7 @@ def poll(
 
 @mo_app.command("care")
 def care(
+    actor: Annotated[str, ACTOR],
     limit: Annotated[int, typer.Option(min=1, help="At most this many replies.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the queue as JSON.")] = False,
 ) -> None:
@@ -75,6 +79,7 @@ def care(
     settings = get_settings()
     store = Store(settings.store_url)
     try:
+        authorized(store, actor, "mo.care")
         with store.session() as session:
             rows = [
                 {
@@ -103,7 +108,7 @@ def care(
 @mo_app.command("handle")
 def handle(
     mo_id: Annotated[int, typer.Argument(help="The reply's id (from ums mo care).")],
-    actor: Annotated[str, typer.Option("--actor", help="Who handled it (audited).")],
+    actor: Annotated[str, ACTOR],
 ) -> None:
     """Mark a customer-care reply handled; the audit log records who and when."""
     from ums_pipelines.contact.care import mark_handled
@@ -111,6 +116,7 @@ def handle(
     settings = get_settings()
     store = Store(settings.store_url)
     try:
+        authorized(store, actor, "mo.handle")
         with store.session() as session:
             mark_handled(session, mo_id, actor)
     except (KeyError, ValueError) as exc:

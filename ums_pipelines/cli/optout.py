@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ums_pipelines.cli.common import ACTOR, authorized
 from ums_pipelines.settings import get_settings
 from ums_pipelines.store import Store
 
@@ -22,6 +23,7 @@ optout_app = typer.Typer(
 
 @optout_app.command("confirm")
 def confirm(
+    actor: Annotated[str, ACTOR],
     template: Annotated[
         str, typer.Option("--template", help="Informational template of the confirmation.")
     ],
@@ -35,6 +37,7 @@ def confirm(
     settings = get_settings()
     store = Store(settings.store_url)
     try:
+        authorized(store, actor, "optout.confirm")
         result = confirm_opt_outs(store, settings, template, limit)
     except IntakeError as exc:
         console.print(f"[red]{exc}[/red]")
@@ -50,6 +53,7 @@ def confirm(
 
 @optout_app.command("due")
 def due(
+    actor: Annotated[str, ACTOR],
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
 ) -> None:
     """Opt-outs still owed a confirmation, with the day it is due (overdue ones first)."""
@@ -60,6 +64,7 @@ def due(
     store = Store(settings.store_url)
     now = utcnow()
     try:
+        authorized(store, actor, "optout.due")
         with store.session() as session:
             rows = [
                 {

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ums_pipelines.cli.common import open_store
+from ums_pipelines.cli.common import ACTOR, acting, open_store
 
 __all__ = ["senders_app"]
 
@@ -27,7 +27,6 @@ senders_app = typer.Typer(
     " domains, with owner, proof and validity.",
     no_args_is_help=True,
 )
-_ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
 _KIND = typer.Option(
     "--kind", help="number, kakao_profile, rcs_brand, rcs_chatbot or email_domain."
 )
@@ -66,6 +65,7 @@ def _detail(value: str | None) -> dict[str, Any] | None:
 
 @senders_app.command("add")
 def add(
+    actor: Annotated[str, ACTOR],
     value: Annotated[str, typer.Argument(help="The number, profile key, brand id or domain.")],
     label: Annotated[str, typer.Option(help="What it is, e.g. 고객센터.")],
     kind: Annotated[str, _KIND] = "number",
@@ -74,12 +74,11 @@ def add(
     valid_from: Annotated[str | None, typer.Option(help="First day or time of use.")] = None,
     valid_until: Annotated[str | None, typer.Option(help="Last day, or end time.")] = None,
     detail: Annotated[str | None, typer.Option(help="JSON object of other facts.")] = None,
-    actor: Annotated[str, _ACTOR] = "cli",
 ) -> None:
     """Register a sender."""
     from ums_pipelines.compliance.senders import SenderError, register
 
-    with open_store() as (store, settings):
+    with open_store() as (store, settings), acting(store, actor, "senders.register", department):
         tz = settings.tz
         since = _when("--valid-from", valid_from, tz, end_of_day=False)
         until = _when("--valid-until", valid_until, tz, end_of_day=True)
@@ -96,6 +95,7 @@ def add(
 
 @senders_app.command("update")
 def update(
+    actor: Annotated[str, ACTOR],
     value: Annotated[str, typer.Argument(help="The registered sender.")],
     kind: Annotated[str, _KIND] = "number",
     label: Annotated[str | None, typer.Option(help="New label.")] = None,
@@ -105,12 +105,13 @@ def update(
     valid_until: Annotated[str | None, typer.Option(help="New end ('none' clears).")] = None,
     detail: Annotated[str | None, typer.Option(help="New JSON detail ('none' clears).")] = None,
     activate: Annotated[bool, typer.Option("--activate", help="Make it active again.")] = False,
-    actor: Annotated[str, _ACTOR] = "cli",
 ) -> None:
     """Change a sender's fields; those not given stay as they are."""
     from ums_pipelines.compliance import senders
+    from ums_pipelines.compliance.access import sender_department
 
-    with open_store() as (store, settings):
+    owner = sender_department(kind, value)
+    with open_store() as (store, settings), acting(store, actor, "senders.update", owner):
         changes: dict[str, Any] = {}
         if label is not None:
             changes["label"] = label
@@ -137,14 +138,16 @@ def update(
 
 @senders_app.command("deactivate")
 def deactivate(
+    actor: Annotated[str, ACTOR],
     value: Annotated[str, typer.Argument(help="The registered sender.")],
     kind: Annotated[str, _KIND] = "number",
-    actor: Annotated[str, _ACTOR] = "cli",
 ) -> None:
     """Stop a sender being used; it stays on record."""
     from ums_pipelines.compliance import senders
+    from ums_pipelines.compliance.access import sender_department
 
-    with open_store() as (store, _):
+    owner = sender_department(kind, value)
+    with open_store() as (store, _), acting(store, actor, "senders.deactivate", owner):
         try:
             with store.session() as session:
                 senders.deactivate(session, kind, value, actor)
@@ -155,6 +158,7 @@ def deactivate(
 
 @senders_app.command("list")
 def list_(
+    actor: Annotated[str, ACTOR],
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
     department: Annotated[str | None, typer.Option(help="Only this department's.")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Include inactive ones.")] = False,
@@ -164,7 +168,11 @@ def list_(
     from ums_pipelines.compliance.senders import SenderError, entries
     from ums_pipelines.store.engine import utcnow
 
-    with open_store() as (store, settings), store.reading() as session:
+    with (
+        open_store() as (store, settings),
+        acting(store, actor, "senders.list", department),
+        store.reading() as session,
+    ):
         try:
             found = entries(session, kind, department, include_inactive=show_all)
         except SenderError as exc:
@@ -190,13 +198,18 @@ def list_(
 
 @senders_app.command("export")
 def export(
+    actor: Annotated[str, ACTOR],
     out: Annotated[Path, typer.Option("--out", help="The file: .csv (for Excel) or .json.")],
 ) -> None:
     """Write the whole registry, inactive entries too, for the departments that keep it."""
     from ums_pipelines.compliance.senders import SenderError
     from ums_pipelines.compliance.senders_export import export_registry
 
-    with open_store() as (store, settings), store.reading() as session:
+    with (
+        open_store() as (store, settings),
+        acting(store, actor, "senders.export"),  # the whole registry: '*'
+        store.reading() as session,
+    ):
         try:
             count = export_registry(session, out, settings.tz)
         except SenderError as exc:
@@ -206,6 +219,7 @@ def export(
 
 @senders_app.command("changes")
 def changes(
+    actor: Annotated[str, ACTOR],
     after: Annotated[int, typer.Option("--after", help="The last audit id already seen.")] = 0,
     limit: Annotated[int, typer.Option(help="At most this many changes.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the changes as JSON.")] = False,
@@ -214,7 +228,11 @@ def changes(
     from ums_pipelines.compliance.senders import SenderError
     from ums_pipelines.compliance.senders_export import changes_since
 
-    with open_store() as (store, settings), store.reading() as session:
+    with (
+        open_store() as (store, settings),
+        acting(store, actor, "senders.changes"),  # every department's changes: '*'
+        store.reading() as session,
+    ):
         try:
             found = changes_since(session, after, limit)
         except SenderError as exc:

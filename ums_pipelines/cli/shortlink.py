@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ums_pipelines.cli.common import ACTOR, authorized
 from ums_pipelines.masking import mask_text
 from ums_pipelines.settings import get_settings
 from ums_pipelines.store import Store
@@ -33,6 +34,7 @@ def _migrated(store: Store) -> bool:
 
 @shortlink_app.command("serve")
 def serve(
+    actor: Annotated[str, ACTOR],
     host: Annotated[
         str | None, typer.Option(help="Address to bind; default UMS_SHORTLINK_HOST.")
     ] = None,
@@ -55,6 +57,7 @@ def serve(
         if not _migrated(store):
             console.print(f"[red]store[/red]: {shown} has no short-link tables; run ums db upgrade")
             raise typer.Exit(2)
+        authorized(store, actor, "shortlink.serve")
         console.print(
             f"short-link redirect service on http://{host}:{port}"
             f" (links {settings.shortlink_base_url.rstrip('/')}/<code>, store {shown});"
@@ -69,6 +72,7 @@ def serve(
 
 @shortlink_app.command("clicks")
 def clicks(
+    actor: Annotated[str, ACTOR],
     customer: Annotated[str | None, typer.Option("--customer", help="A customer id.")] = None,
     job: Annotated[str | None, typer.Option("--job", help="A job id.")] = None,
     message_key: Annotated[
@@ -77,6 +81,7 @@ def clicks(
     as_json: Annotated[bool, typer.Option("--json", help="Print the clicks as JSON.")] = False,
 ) -> None:
     """The clicks on short links, per customer and message (give at least one filter)."""
+    from ums_pipelines.compliance.access import job_department
     from ums_pipelines.shortlinks.store import responses
 
     if customer is None and job is None and message_key is None:
@@ -85,6 +90,8 @@ def clicks(
     settings = get_settings()
     store = Store(settings.store_url)
     try:
+        # A job's clicks are its department's; a customer's span departments ('*').
+        authorized(store, actor, "shortlink.clicks", job_department(job) if job else None)
         with store.reading() as session:
             found = responses(session, customer_id=customer, job_id=job, message_key=message_key)
     finally:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ums_pipelines.cli.common import open_store
+from ums_pipelines.cli.common import ACTOR, acting, open_store
 
 __all__ = ["words_app"]
 
@@ -20,7 +20,6 @@ words_app = typer.Typer(
     help="Forbidden words: global and per-department lists, each word with its reason.",
     no_args_is_help=True,
 )
-_ACTOR = typer.Option("--actor", help="Who acts (recorded in the audit log).")
 _DEPARTMENT = typer.Option("--department", help="The department's list (default: global).")
 
 
@@ -31,6 +30,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 @words_app.command("add")
 def add(
+    actor: Annotated[str, ACTOR],
     word: Annotated[str, typer.Argument(help="The word or phrase.")],
     reason: Annotated[str, typer.Option("--reason", help="Why: shown to the author.")],
     mode: Annotated[
@@ -41,12 +41,11 @@ def add(
         ),
     ] = "exact",
     department: Annotated[str | None, _DEPARTMENT] = None,
-    actor: Annotated[str, _ACTOR] = "cli",
 ) -> None:
     """Add a word to the global list or a department's."""
     from ums_pipelines.compliance.words import WordError, add_word
 
-    with open_store() as (store, _):
+    with open_store() as (store, _), acting(store, actor, "words.add", department):
         try:
             with store.session() as session:
                 row = add_word(
@@ -60,6 +59,7 @@ def add(
 
 @words_app.command("list")
 def list_(
+    actor: Annotated[str, ACTOR],
     department: Annotated[
         str | None, typer.Option(help="The words that apply to it (global and its own).")
     ] = None,
@@ -69,7 +69,11 @@ def list_(
     """The words of every list, or those that apply to a department."""
     from ums_pipelines.compliance.words import WordError, list_words
 
-    with open_store() as (store, _), store.reading() as session:
+    with (
+        open_store() as (store, _),
+        acting(store, actor, "words.list", department),
+        store.reading() as session,
+    ):
         try:
             rows = [
                 {
@@ -97,9 +101,11 @@ def list_(
 
 
 def _set_active(word_id: int, actor: str, active: bool) -> None:
+    from ums_pipelines.compliance.access import word_department
     from ums_pipelines.compliance.words import WordError, restore_word, retire_word
 
-    with open_store() as (store, _):
+    action = "words.restore" if active else "words.retire"
+    with open_store() as (store, _), acting(store, actor, action, word_department(word_id)):
         try:
             with store.session() as session:
                 change = restore_word if active else retire_word
@@ -113,7 +119,7 @@ def _set_active(word_id: int, actor: str, active: bool) -> None:
 @words_app.command("retire")
 def retire(
     word_id: Annotated[int, typer.Argument(help="The word's id (see list).")],
-    actor: Annotated[str, _ACTOR] = "cli",
+    actor: Annotated[str, ACTOR],
 ) -> None:
     """Stop matching a word; it stays on record."""
     _set_active(word_id, actor, False)
@@ -122,7 +128,7 @@ def retire(
 @words_app.command("restore")
 def restore(
     word_id: Annotated[int, typer.Argument(help="The retired word's id (see list --all).")],
-    actor: Annotated[str, _ACTOR] = "cli",
+    actor: Annotated[str, ACTOR],
 ) -> None:
     """Match a retired word again."""
     _set_active(word_id, actor, True)
@@ -130,6 +136,7 @@ def restore(
 
 @words_app.command("check")
 def check(
+    actor: Annotated[str, ACTOR],
     department: Annotated[
         str | None, typer.Option(help="Check against the global list and this department's.")
     ] = None,
@@ -150,7 +157,11 @@ def check(
                 f"--file: {file} cannot be read as UTF-8 text ({type(exc).__name__})"
             ) from None
     assert text is not None
-    with open_store() as (store, _), store.reading() as session:
+    with (
+        open_store() as (store, _),
+        acting(store, actor, "words.check", department),
+        store.reading() as session,
+    ):
         try:
             hits = check_department(session, department, text)
         except WordError as exc:
@@ -169,10 +180,14 @@ def check(
 
 
 @words_app.command("seed")
-def seed(actor: Annotated[str, _ACTOR] = "system:seed") -> None:
+def seed(actor: Annotated[str, ACTOR]) -> None:
     """Add the demo's default global list (advertising expressions banks avoid)."""
     from ums_pipelines.compliance.words import seed_defaults
 
-    with open_store() as (store, _), store.session() as session:
+    with (
+        open_store() as (store, _),
+        acting(store, actor, "words.seed"),
+        store.session() as session,
+    ):
         added = seed_defaults(session, actor)
     console.print(f"{added} default word(s) added")

@@ -24,6 +24,10 @@ def env(settings: Settings) -> dict[str, str]:
     }
 
 
+# The acting user's role grants (tests/conftest.py cli_actor) come first in the log.
+GRANTS = 5  # author, reviewer, approver, operator, auditor for '*'
+
+
 def fill(store: Store) -> list[int]:
     ids = []
     for i in range(5):
@@ -48,10 +52,10 @@ def test_verify_passes_on_a_clean_log(store: Store, settings: Settings) -> None:
     result = runner.invoke(audit_app, ["verify", "--json"], env=env(settings))
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert body["ok"] is True and body["verified"] == 5
+    assert body["ok"] is True and body["verified"] == GRANTS + 5
     assert body["head"].startswith(f"{ids[-1]}:")
     plain = runner.invoke(audit_app, ["verify"], env=env(settings))
-    assert plain.exit_code == 0 and "5 rows verified" in plain.output
+    assert plain.exit_code == 0 and f"{GRANTS + 5} rows verified" in plain.output
     anchored = runner.invoke(audit_app, ["verify", "--anchor", body["head"]], env=env(settings))
     assert anchored.exit_code == 0, anchored.output
 
@@ -72,7 +76,7 @@ def test_verify_names_the_first_bad_row_without_personal_data(
     plain = runner.invoke(audit_app, ["verify"], env=env(settings))
     assert plain.exit_code == 1
     assert f"broken at row {ids[3]} (customer.updated on customer)" in plain.output
-    assert "rows verified before it: 3" in plain.output
+    assert f"rows verified before it: {GRANTS + 3}" in plain.output
     for secret in ("김민수", "2345", "intruder", "operator"):
         assert secret not in plain.output + result.output
 
@@ -97,7 +101,7 @@ def test_show_masks_details_and_filters(store: Store, settings: Settings) -> Non
     runner = CliRunner()
     result = runner.invoke(audit_app, ["show"], env=env(settings))
     assert result.exit_code == 0, result.output
-    assert "5 entries" in result.output
+    assert "10 entries" in result.output  # and the 5 role grants of the acting user
     assert "010-****-6789" in result.output and "김*수" in result.output
     assert "김민수" not in result.output and "2345" not in result.output
     only = runner.invoke(
@@ -105,14 +109,24 @@ def test_show_masks_details_and_filters(store: Store, settings: Settings) -> Non
     )
     assert only.exit_code == 0 and "1 entries" in only.output
     assert "C003" in only.output and "C001" not in only.output and "job-" not in only.output
-    actor = runner.invoke(audit_app, ["show", "--actor", "operator2"], env=env(settings))
+    actor = runner.invoke(audit_app, ["show", "--by", "operator2"], env=env(settings))
     assert "1 entries" in actor.output and "job-2" in actor.output
     by_id = runner.invoke(audit_app, ["show", "--entity-id", "job-4"], env=env(settings))
     assert "1 entries" in by_id.output
     future = runner.invoke(audit_app, ["show", "--since", "2999-01-01"], env=env(settings))
     assert future.exit_code == 0 and "0 entries" in future.output
     past = runner.invoke(audit_app, ["show", "--since", "2000-01-01T09:00"], env=env(settings))
-    assert "5 entries" in past.output
+    assert "10 entries" in past.output
+
+
+def test_reading_the_log_needs_the_auditor_role(store: Store, settings: Settings) -> None:
+    runner = CliRunner()
+    refused = runner.invoke(audit_app, ["show", "--actor", "kim"], env=env(settings))
+    assert refused.exit_code == 1
+    assert "kim may not audit.show: it needs auditor in department *" in refused.output
+    denied = runner.invoke(audit_app, ["show", "--entity", "action"], env=env(settings))
+    assert "access.denied" in denied.output and "1 entries" in denied.output
+    assert runner.invoke(audit_app, ["verify"], env=env(settings)).exit_code == 0
 
 
 def test_show_refuses_a_bad_since(store: Store, settings: Settings) -> None:

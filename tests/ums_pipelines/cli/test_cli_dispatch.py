@@ -29,7 +29,8 @@ def status(bank: Any, job_id: str) -> str:
         return job.status
 
 
-def test_job_commands_and_dispatch(sim_bank: Any, env: dict[str, str]) -> None:
+def test_job_commands_and_dispatch(sim_bank: Any, env: dict[str, str], grant: Any) -> None:
+    grant("ops", "operator", department="test-dept")
     bank = sim_bank
     bank.add_mixed(12)
     job_id = bank.targeted()

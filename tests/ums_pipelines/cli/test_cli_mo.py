@@ -53,7 +53,10 @@ def test_mo_poll_refuses_an_unknown_feed(sim_bank: Any) -> None:
     assert "--channel" in result.output and "fax" in result.output
 
 
-def test_the_care_queue_from_the_command_line(sim_bank: Any, gateway: GatewaySimulator) -> None:
+def test_the_care_queue_from_the_command_line(
+    sim_bank: Any, gateway: GatewaySimulator, grant: Any
+) -> None:
+    grant("agent-kim", "operator")
     phone = f"010{uuid.uuid4().int % 100_000_000:08d}"
     sim_bank.add_customer("C1", phone=phone)
     runner = CliRunner()

@@ -100,7 +100,10 @@ def test_a_bad_item_or_file_does_not_stop_the_others(cli: Cli, store: Store) -> 
     assert [r["code"] for r in json.loads(cli("list", "--json"))] == ["first", "good", "last"]
 
 
-def test_a_draft_is_approved_by_someone_else(cli: Cli) -> None:
+def test_a_draft_is_approved_by_someone_else(cli: Cli, grant: Any) -> None:
+    grant("kim", "author", "approver", department="ops")  # four-eyes still stops kim
+    grant("lee", "approver", department="ops")
+    grant("park", "approver", department="ops")
     cli("add", cli.file("n.yaml", item("notice")))
     path = cli.file("n2.yaml", item("notice", "{{ name }}님 새 문구"))
     assert "notice v2 written (draft)" in cli("add", path, "--draft", "--actor", "kim")

@@ -52,6 +52,9 @@ def cli(settings: Settings, tmp_path: Path, store: Store) -> Cli:
     with store.session() as session:
         grant_role(session, "lee", "reviewer", DEPT, granted_by="admin")
         grant_role(session, "park", "approver", DEPT, granted_by="admin")
+        # the author, a reviewer too: four-eyes, not a missing role, stops their own review
+        grant_role(session, "kim", "author", DEPT, granted_by="admin")
+        grant_role(session, "kim", "reviewer", DEPT, granted_by="admin")
     return Cli(settings, tmp_path)
 
 
@@ -68,7 +71,8 @@ def test_draft_submit_review_approve_by_distinct_people(cli: Cli) -> None:
                                           code=1)  # fmt: skip
     assert "exactly one of --pass or --reject" in cli("review", "notice", "1", code=2)
     assert "notice v1 reviewed by lee" in cli("review", "notice", "1", "--actor", "lee", "--pass")
-    assert "approver role" in cli("approve", "notice", "1", "--actor", "choi", code=1)
+    out = cli("approve", "notice", "1", "--actor", "choi", code=1)
+    assert "choi may not content.approve: it needs approver in department" in out
     assert "notice v1 approved by park" in cli("approve", "notice", "1", "--actor", "park")
     [listed] = json.loads(cli("list", "--json"))
     assert (listed["status"], listed["approved_version"]) == ("approved", 1)

@@ -94,7 +94,9 @@ def test_clicks_needs_a_filter(bank: Any) -> None:
 def test_serve_refuses_an_unmigrated_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     result = CliRunner().invoke(
-        shortlink_app, ["serve"], env={"UMS_HOME": str(tmp_path), "UMS_DATABASE_URL": url}
+        shortlink_app,
+        ["serve", "--actor", "ops"],
+        env={"UMS_HOME": str(tmp_path), "UMS_DATABASE_URL": url},
     )
     assert result.exit_code == 2
     assert "ums db upgrade" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -29,7 +30,8 @@ def cli(settings: Settings, store: Store) -> Cli:
     return Cli(settings)
 
 
-def test_add_list_check_retire_restore(cli: Cli, tmp_path: Path) -> None:
+def test_add_list_check_retire_restore(cli: Cli, tmp_path: Path, grant: Any) -> None:
+    grant("kim", "reviewer")  # keeper of the global list
     out = cli("add", "원금 보장", "--reason", "허위 광고", "--mode", "normalised", "--actor", "kim")
     assert "word 1 added to the global list (normalised)" in out
     assert "to the card list (exact)" in cli(
