@@ -198,10 +198,12 @@ class ApprovalState:
     valid: Approval | None
     missing: str | None
     history: list[Approval] = field(default_factory=list)
+    # Unacknowledged block findings of the stage checks: none may be left to send.
+    blocks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def may_send(self) -> bool:
-        return self.needed is None or self.valid is not None
+        return not self.blocks and (self.needed is None or self.valid is not None)
 
 
 def approval_state(session: Session, settings: Settings, job_id: str) -> ApprovalState:
@@ -212,5 +214,11 @@ def approval_state(session: Session, settings: Settings, job_id: str) -> Approva
     valid = valid_approval(session, job)
     missing = _missing(session, job) if needed is not None and valid is None else None
     return ApprovalState(
-        job_id, needed, fingerprint(job), valid, missing, decisions(session, job_id)
+        job_id,
+        needed,
+        fingerprint(job),
+        valid,
+        missing,
+        decisions(session, job_id),
+        open_blocks(job),
     )

@@ -132,9 +132,13 @@ def _won(amount: Decimal) -> str:
     return f"{amount.quantize(Decimal(1)):,} KRW"
 
 
-def _store(session: Session, job: Job, findings: list[dict[str, Any]], actor: str) -> None:
+def _store(
+    session: Session, job: Job, findings: list[dict[str, Any]], actor: str, *, always: bool
+) -> None:
     job.anomalies = findings or None
     job.updated_at = utcnow()
+    if not (findings or always):
+        return  # a clean freeze: its own audit entry says enough
     audit.record(
         session,
         actor,
@@ -154,14 +158,14 @@ def run_checks(
     actor: str = "ums",
 ) -> list[dict[str, Any]]:
     """Every check on a job whose targets were just frozen; the findings replace the
-    job's anomalies (none: NULL) and are audited."""
+    job's anomalies (none: NULL) and are audited (none: no entry)."""
     found = [
         plan_finding(job.planned_count, job.target_count or 0, settings),
         duplicate_finding(contacts),
         budget_finding(session, settings, job, by_first),
     ]
     findings = [f for f in found if f is not None]
-    _store(session, job, findings, actor)
+    _store(session, job, findings, actor, always=False)
     return findings
 
 
@@ -185,7 +189,7 @@ def recheck(session: Session, settings: Settings, job_id: str, actor: str) -> li
         budget_finding(session, settings, job, by_first),
     ]
     findings = kept + [f for f in found if f is not None]
-    _store(session, job, findings, actor)
+    _store(session, job, findings, actor, always=True)
     return findings
 
 
