@@ -4,6 +4,7 @@ import dagster as dg
 
 from sensors.consent import consent_notices_job, consent_notices_schedule
 from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, mo_job, receipts_job
+from sensors.review import review_decisions_sensor
 from sensors.sensors import customer_files_sensor, mo_sensor, new_jobs_sensor, receipts_sensor
 
 __all__ = ["defs"]
@@ -25,6 +26,12 @@ defs = dg.Definitions(
         analytics_job,
         consent_notices_job,
     ],
-    sensors=[new_jobs_sensor, receipts_sensor, mo_sensor, customer_files_sensor],
+    sensors=[
+        new_jobs_sensor,
+        receipts_sensor,
+        mo_sensor,
+        customer_files_sensor,
+        review_decisions_sensor,
+    ],
     schedules=[analytics_schedule, consent_notices_schedule],
 )

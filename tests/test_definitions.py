@@ -47,7 +47,13 @@ JOBS = {
     "daily_report_job",
     "consent_notices_job",
 }
-SENSORS = {"new_jobs_sensor", "receipts_sensor", "mo_sensor", "customer_files_sensor"}
+SENSORS = {
+    "new_jobs_sensor",
+    "receipts_sensor",
+    "mo_sensor",
+    "customer_files_sensor",
+    "review_decisions_sensor",
+}
 SCHEDULES = {"analytics_refresh", "daily_report_schedule", "consent_notices_schedule"}
 OWNER_PREFIXES = ("team:",)
 
