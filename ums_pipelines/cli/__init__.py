@@ -24,6 +24,7 @@ from ums_pipelines.cli.message import message_app
 from ums_pipelines.cli.mo import mo_app
 from ums_pipelines.cli.optout import optout_app
 from ums_pipelines.cli.pii import pii_app
+from ums_pipelines.cli.review_hook import review_hook_app
 from ums_pipelines.cli.roles import roles_app
 from ums_pipelines.cli.senders import senders_app
 from ums_pipelines.cli.shortlink import shortlink_app
@@ -57,6 +58,7 @@ app.add_typer(pii_app, name="pii")
 app.add_typer(words_app, name="words")
 app.add_typer(senders_app, name="senders")
 app.add_typer(approval_app, name="approval")
+app.add_typer(review_hook_app, name="review-hook")
 app.add_typer(audit_app, name="audit")
 app.add_typer(interface_app, name="interface")
 app.add_typer(budget_app, name="budget")
