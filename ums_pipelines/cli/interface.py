@@ -219,8 +219,17 @@ def _audit_unmasked(file: Path, actor: str | None) -> None:
     if not actor or not actor.strip():
         _console().print("[red]--show-personal-data needs --actor (or UMS_ACTOR)[/red]")
         raise typer.Exit(2)
-    with open_store() as (store, _), store.session() as session:
-        record(session, actor.strip()[:64], "interface.check.unmasked", "file", file.name[:64])
+    from ums_pipelines.compliance.access import AccessDenied, guard
+    from ums_pipelines.customers.replay import ACCESS_ACTION
+
+    with open_store() as (store, _):
+        try:
+            guard(store, actor.strip(), ACCESS_ACTION, None)
+        except AccessDenied as exc:
+            _console().print(f"[red]refused[/red]: {escape(str(exc))}")
+            raise typer.Exit(1) from None
+        with store.session() as session:
+            record(session, actor.strip()[:64], "interface.check.unmasked", "file", file.name[:64])
 
 
 @interface_app.command("quarantine")

@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import update
 
 from ums_pipelines.audit import record
+from ums_pipelines.compliance.access import AccessDenied, guard
 from ums_pipelines.customers.apply import apply_rows
 from ums_pipelines.customers.sync import check_row
 from ums_pipelines.customers.validation import ChangeRow, known_column
@@ -23,9 +24,11 @@ from ums_pipelines.settings import Settings
 from ums_pipelines.store import Store, utcnow
 from ums_pipelines.store.models import QuarantinedRow
 
-__all__ = ["AUDIT_ACTION", "ReplayError", "ReplayResult", "replay_row"]
+__all__ = ["ACCESS_ACTION", "AUDIT_ACTION", "ReplayError", "ReplayResult", "replay_row"]
 
 AUDIT_ACTION = "customer.quarantine.replayed"
+# A replay is a sync of one row: the operator role for '*' (compliance/access.py).
+ACCESS_ACTION = "customers.sync"
 
 
 class ReplayError(Exception):
@@ -59,6 +62,10 @@ def replay_row(
     for name in fixes:
         if not known_column(name):
             raise ReplayError(f"{name}: not a change-file column")
+    try:
+        guard(store, actor, ACCESS_ACTION, None)  # a refusal is audited in its own transaction
+    except AccessDenied as exc:
+        raise ReplayError(f"refused: {exc}") from None
     now = utcnow()
     with store.session() as session:
         row = session.get(QuarantinedRow, row_id)

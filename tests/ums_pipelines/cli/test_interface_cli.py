@@ -4,6 +4,7 @@ and replaying a quarantined row (validated again, ordering rule, audited, kept).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -126,13 +127,16 @@ def test_check_exit_codes(settings: Settings, tmp_path: Path) -> None:
 
 
 def test_check_shows_personal_data_only_to_a_named_actor_and_audits_it(
-    store: Store, settings: Settings, tmp_path: Path
+    store: Store, settings: Settings, tmp_path: Path, grant: Callable[..., None]
 ) -> None:
+    grant("kim.ops", "operator")
     path = tmp_path / "cust.jsonl"
     line = {"customer_id": "J1", "changed_at": "2024-05-01T09:00:00", "name": "김민수"}
     path.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
     code, out = run(settings, "check", str(path), "--show-personal-data", UMS_ACTOR="")
     assert code == 2 and "needs --actor" in out
+    code, out = run(settings, "check", str(path), "--show-personal-data", "--actor", "nobody")
+    assert code == 1 and "refused" in out and "김민수" not in out
     code, out = run(settings, "check", str(path), "--show-personal-data", "--actor", "kim.ops")
     assert code == 0 and "김민수" in out
     with store.session() as session:
@@ -169,10 +173,19 @@ def test_quarantine_lists_rows_masked(store: Store, settings: Settings) -> None:
 
 
 def test_replay_applies_a_corrected_row_once_and_audits_it(
-    store: Store, settings: Settings
+    store: Store, settings: Settings, grant: Callable[..., None]
 ) -> None:
+    grant("kim.ops", "operator")
+    grant("lee", "operator")
     ids = synced(store, settings)
     row = str(ids[3])
+
+    code, out = run(settings, "replay", row, "--set", "phone=010-2222-3333", "--actor", "nobody")
+    assert code == 1 and "refused" in out
+    with store.session() as session:
+        assert session.get(Customer, "C2") is None
+        denied = session.scalars(select(AuditLog).where(AuditLog.action == "access.denied"))
+        assert [d.actor for d in denied] == ["nobody"]
 
     code, out = run(settings, "replay", row, "--set", "phone=010-2", "--actor", "kim.ops")
     assert code == 1 and "still invalid" in out and "phone: not a Korean mobile number" in out
@@ -199,8 +212,9 @@ def test_replay_applies_a_corrected_row_once_and_audits_it(
 
 
 def test_replay_keeps_the_ordering_rule_and_needs_an_actor(
-    store: Store, settings: Settings
+    store: Store, settings: Settings, grant: Callable[..., None]
 ) -> None:
+    grant("kim", "operator")
     ids = synced(store, settings)
     # C3 changed later elsewhere: the corrected, older row must not overwrite it.
     newer = "customer_id,changed_at,name\nC3,2024-06-01T09:00:00,박민철\n"
