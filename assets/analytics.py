@@ -28,6 +28,7 @@ DUCKDB_POOL = "ums_duckdb"
 def store_parquet_export(ums: UmsResource) -> dg.MaterializeResult[None]:
     started = time.monotonic()
     with ums.open_store() as store:
+        ums.authorize(store, "analytics.export")
         result = export_to_parquet(store, ums.settings())
     return dg.MaterializeResult(
         metadata={

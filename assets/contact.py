@@ -27,6 +27,7 @@ def mo_replies(ums: UmsResource) -> dg.MaterializeResult[None]:
             return await poll_mo(store, ums.settings(), client)
 
     with ums.open_store() as store:
+        ums.authorize(store, "mo.ingest")
         result = asyncio.run(_poll())
     return dg.MaterializeResult(
         metadata={**vars(result), "seconds": round(time.monotonic() - started, 3)}

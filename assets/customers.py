@@ -29,6 +29,7 @@ def customer_profiles(
 ) -> dg.MaterializeResult[None]:
     started = time.monotonic()
     with ums.open_store() as store:
+        ums.authorize(store, "customers.sync")
         report = sync_inbox(store, ums.settings())
         with store.session() as session:
             total = session.scalar(select(func.count()).select_from(Customer)) or 0

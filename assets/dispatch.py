@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy import func, select
 
 from assets.partitions import jobs_partitions
+from ums_pipelines.compliance.access import job_department
 from ums_pipelines.dispatch.compose import idempotency_key
 from ums_pipelines.dispatch.receipts import poll_receipts
 from ums_pipelines.dispatch.runner import Dispatcher
@@ -32,6 +33,7 @@ IN_FLIGHT = frozenset({"queued", "claimed", "submitted", "accepted"})
 def job_targets(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.MaterializeResult[None]:
     started = time.monotonic()
     with ums.open_store() as store:
+        ums.authorize(store, "targets.freeze", job_department(context.partition_key))
         result = extract_targets(store, ums.settings(), context.partition_key)
     return dg.MaterializeResult(
         metadata={
@@ -60,6 +62,7 @@ def job_dispatch(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.Mate
     job_id = context.partition_key
     settings = ums.settings()
     with ums.open_store() as store:
+        ums.authorize(store, "dispatch.run", job_department(job_id))
         result = asyncio.run(
             Dispatcher(store, settings, owner=f"run-{context.run.run_id[:8]}").run_job(job_id)
         )
@@ -93,6 +96,7 @@ def delivery_receipts(ums: UmsResource) -> dg.MaterializeResult[None]:
             return await poll_receipts(store, ums.settings(), client)
 
     with ums.open_store() as store:
+        ums.authorize(store, "receipts.poll")
         result = asyncio.run(_poll())
     return dg.MaterializeResult(
         metadata={

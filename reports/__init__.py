@@ -27,6 +27,8 @@ daily_partitions = dg.DailyPartitionsDefinition(
 def daily_report(context: dg.AssetExecutionContext, ums: UmsResource) -> dg.MaterializeResult[None]:
     started = time.monotonic()
     day = date.fromisoformat(context.partition_key)
+    with ums.open_store() as store:
+        ums.authorize(store, "report.render")
     path = render_daily_report(ums.settings(), day)
     return dg.MaterializeResult(
         metadata={

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from assets.partitions import jobs_partitions
 from sensors.jobs import customer_sync_job, dispatch_job, mo_job, receipts_job
+from ums_pipelines.compliance.access import allowed
 from ums_pipelines.contact.ingest import mo_waiting
 from ums_pipelines.customers import pending_files
 from ums_pipelines.resources import UmsResource
@@ -24,12 +25,16 @@ __all__ = ["customer_files_sensor", "mo_sensor", "new_jobs_sensor", "receipts_se
 )
 def new_jobs_sensor(context: dg.SensorEvaluationContext, ums: UmsResource) -> dg.SensorResult:
     with ums.open_store() as store, store.session() as session:
-        ids = list(
-            session.scalars(
-                select(Job.job_id)
-                .where(Job.status.in_(("registered", "targeted")))
-                .order_by(Job.created_at)
-            )
+        found = session.execute(
+            select(Job.job_id, Job.department)
+            .where(Job.status.in_(("registered", "targeted")))
+            .order_by(Job.created_at)
+        ).all()
+        # Only jobs the service account may run: the run's assets would refuse the rest.
+        ids = [i for i, dept in found if allowed(session, ums.actor, "dispatch.run", dept)]
+    if len(ids) < len(found):
+        context.log.warning(
+            f"{len(found) - len(ids)} job(s) left: {ums.actor} lacks operator in their department"
         )
     known = set(context.instance.get_dynamic_partitions(jobs_partitions.name or "jobs"))
     new = [i for i in ids if i not in known]
@@ -47,6 +52,8 @@ def new_jobs_sensor(context: dg.SensorEvaluationContext, ums: UmsResource) -> dg
 )
 def receipts_sensor(ums: UmsResource) -> dg.SensorResult | dg.SkipReason:
     with ums.open_store() as store, store.session() as session:
+        if not allowed(session, ums.actor, "receipts.poll", None):
+            return dg.SkipReason(f"{ums.actor} lacks the operator role for '*'")
         waiting = session.scalar(
             select(func.count()).select_from(Message).where(Message.state == "accepted")
         )
@@ -66,6 +73,9 @@ def mo_sensor(ums: UmsResource) -> dg.SensorResult | dg.SkipReason:
     settings = ums.settings()
     try:
         with ums.open_store() as store, httpx.Client(timeout=10.0) as client:
+            with store.session() as session:
+                if not allowed(session, ums.actor, "mo.ingest", None):
+                    return dg.SkipReason(f"{ums.actor} lacks the operator role for '*'")
             waiting = mo_waiting(store, settings, client)
     except httpx.HTTPError as exc:
         return dg.SkipReason(f"MO feeds unreachable: {type(exc).__name__}")

@@ -11,10 +11,21 @@ from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store
 from ums_pipelines.store.models import Job
 
-__all__ = ["DEMO_HEAD", "approve_demo_job"]
+__all__ = ["DEMO_ADMIN", "DEMO_HEAD", "approve_demo_job", "seed_demo_staff"]
 
 DEMO_HEAD = "demo-head"
+DEMO_ADMIN = "demo-admin"  # grants the demo's roles, as an admin would at deployment
 _CLOSED = ("done", "cancelled", "stopped")
+
+
+def seed_demo_staff(store: Store) -> None:
+    """The roles the demo's steps need (docs/compliance.md): the Dagster service account
+    runs every department's jobs as operator. Granting again changes nothing."""
+    from ums_pipelines.compliance.access import SERVICE_ACCOUNT
+    from ums_pipelines.compliance.roles import ALL_DEPARTMENTS
+
+    with store.session() as session:
+        grant_role(session, SERVICE_ACCOUNT, "operator", ALL_DEPARTMENTS, granted_by=DEMO_ADMIN)
 
 
 def approve_demo_job(store: Store, settings: Settings) -> str:
@@ -30,7 +41,7 @@ def approve_demo_job(store: Store, settings: Settings) -> str:
             raise KeyError(f"job_id: no job {DEMO_JOB_ID!r}")
         row = valid_approval(session, job)
         if row is None and job.status not in _CLOSED and job.created_by:
-            grant_role(session, DEMO_HEAD, "approver", job.department, granted_by="demo-admin")
+            grant_role(session, DEMO_HEAD, "approver", job.department, granted_by=DEMO_ADMIN)
             row = approve_job(session, DEMO_JOB_ID, DEMO_HEAD, "demo: list and content checked")
         needed = needs_approval(job, settings)
         why = f"required: {needed}" if needed else "optional at this size"

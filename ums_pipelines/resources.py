@@ -8,6 +8,7 @@ from typing import Any
 
 import dagster as dg
 
+from ums_pipelines.compliance.access import SERVICE_ACCOUNT, Scope, guard
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store
 
@@ -30,6 +31,9 @@ class UmsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     intl_enabled: bool | None = None
     intl_countries: str | None = None
     auto_migrate: bool = True
+    # The service account assets, sensors and schedules act as; deployment grants it the
+    # operator role (docs/compliance.md, "Roles and access").
+    actor: str = SERVICE_ACCOUNT
 
     def settings(self) -> Settings:
         overrides: dict[str, Any] = {
@@ -46,6 +50,11 @@ class UmsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             if v is not None
         }
         return Settings(**overrides)
+
+    def authorize(self, store: Store, action: str, department: str | Scope | None = None) -> None:
+        """Check the service account may do ``action`` (AccessDenied fails the run; the
+        refusal is in the audit log)."""
+        guard(store, self.actor, action, department)
 
     @contextmanager
     def open_store(self) -> Iterator[Store]:

@@ -20,8 +20,9 @@ _SEED = "ums_test_seed_analytics"  # the name tests/sql and tests/reports load i
 
 
 @pytest.fixture
-def ums(settings: Settings, store_url: str) -> UmsResource:
-    """The resource the assets get in production, pointed at this test's home and store."""
+def ums(settings: Settings, store_url: str, scheduler_role: str) -> UmsResource:
+    """The resource the assets get in production, pointed at this test's home and store,
+    its service account holding operator for '*' as deployed (RBAC)."""
     return UmsResource(home=str(settings.home), database_url=store_url)
 
 

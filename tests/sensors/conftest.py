@@ -12,7 +12,8 @@ from ums_pipelines.settings import Settings
 
 
 @pytest.fixture
-def ums(settings: Settings, store_url: str) -> UmsResource:
+def ums(settings: Settings, store_url: str, scheduler_role: str) -> UmsResource:
+    # scheduler_role: the service account holds operator for '*', as deployed (RBAC).
     return UmsResource(home=str(settings.home), database_url=store_url)
 
 

@@ -115,7 +115,7 @@ def demo(
     one real-time message of every channel and type, report."""
     # Imported here, not with the CLI: the showcase brings in the dispatcher and Polars,
     # whose runtime takes over SIGINT, and `ums gateway-sim` must still stop on Ctrl-C.
-    from ums_pipelines.demo_approval import approve_demo_job
+    from ums_pipelines.demo_approval import approve_demo_job, seed_demo_staff
     from ums_pipelines.demo_showcase import (
         SHOWCASE,
         SHOWCASE_COUNTRIES,
@@ -135,6 +135,7 @@ def demo(
     console.print(f"UMS_HOME {settings.resolved_home}")
     console.print(f"store    {store.engine.url.render_as_string(hide_password=True)}")
     store.migrate()
+    seed_demo_staff(store)
     settings.simulator_dir.mkdir(parents=True, exist_ok=True)
     with GatewaySimulator(ledger_path=settings.simulator_dir / "ledger.db") as sim:
         console.print(
