@@ -28,6 +28,7 @@ from ums_pipelines.compliance.gate import (
 )
 from ums_pipelines.compliance.reasons import REJECTION_REASONS, check_reason
 from ums_pipelines.compliance.roles import require_role
+from ums_pipelines.compliance.sender_recheck import SenderStopped, recheck_sender
 from ums_pipelines.compliance.stages import open_blocks
 from ums_pipelines.compliance.workflow import transition
 from ums_pipelines.settings import Settings, get_settings
@@ -228,16 +229,21 @@ def void_stale(
 def check_job(store: Store, settings: Settings, job_id: str) -> None:
     """The send-time check of a bulk job: approvals it no longer matches are voided on
     record (a path that changed it may have forgotten), and a job that needs approval
-    without a valid one raises ApprovalRequired, naming what it awaits."""
+    without a valid one raises ApprovalRequired, naming what it awaits. Its sender is
+    checked again first: one no longer usable stops the job (``SenderStopped``)."""
+    refused: ApprovalRequired | None = None
     with store.session() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise KeyError(f"job_id: no job {job_id!r}")
-        void_stale(session, job, settings=settings)
-        try:
-            require_approved(session, settings, job)
-        except ApprovalRequired as exc:
-            refused = exc  # raised after the voids are committed
+        stopped = recheck_sender(session, job)
+        if stopped is not None:
+            refused = SenderStopped(job_id, stopped)
         else:
-            return
-    raise refused
+            void_stale(session, job, settings=settings)
+            try:
+                require_approved(session, settings, job)
+            except ApprovalRequired as exc:
+                refused = exc
+    if refused is not None:
+        raise refused  # after the voids and the stop are committed
