@@ -9,8 +9,6 @@ debugging an interface needs the shape of a value, not the customer's number.
 from __future__ import annotations
 
 import json
-import re
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,16 +18,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from ums_pipelines.customers.changefile import ChangeFileError
+from ums_pipelines.customers.fieldview import mask_record, row_view
 from ums_pipelines.customers.formats import read_change_file
 from ums_pipelines.customers.layout import Layout, LayoutError, load_layout
-from ums_pipelines.customers.source import Cell, SourceRow
 from ums_pipelines.customers.sync import check_row
-from ums_pipelines.customers.validation import ChangeRow
-from ums_pipelines.masking import mask_email, mask_name, mask_phone, mask_text
+from ums_pipelines.masking import mask_text
 from ums_pipelines.settings import get_settings
 from ums_pipelines.store import utcnow
 
-__all__ = ["interface_app", "mask_record"]
+__all__ = ["interface_app"]
 
 interface_app = typer.Typer(
     help="Customer change-file interfaces: check a file, list and replay quarantined rows.",
@@ -37,99 +34,10 @@ interface_app = typer.Typer(
 )
 ACTOR = typer.Option("--actor", envvar="UMS_ACTOR", help="Who acts (recorded in the audit log).")
 
-_HANGUL = re.compile(r"[가-힣]{2,}")
-_LONG_DIGITS = re.compile(r"\d{9,}")
-# Fields shown as they are: ids, times, codes and flags identify no one by themselves.
-_NOT_PERSONAL = frozenset(
-    {"customer_id", "changed_at", "deceased", "preferred_channel", "push_platform"}
-    | {"last_transaction_at", "last_transaction_kind"}
-)
-
 
 def _console() -> Console:
     # Made when printing: COLUMNS is read then (CliRunner and xdist set it per test).
     return Console(soft_wrap=True, highlight=False)
-
-
-def mask_record(text: str) -> str:
-    """A raw record with its personal data masked: phones, e-mails, RRN-like numbers,
-    Korean names (any Hangul word) and long digit runs (a phone glued to a date)."""
-    text = mask_text(text)
-    text = _HANGUL.sub(lambda m: mask_name(m.group(0)), text)
-    return _LONG_DIGITS.sub(lambda m: m.group(0)[:3] + "*" * (len(m.group(0)) - 3), text)
-
-
-def _mask(name: str, text: str) -> str:
-    if not text:
-        return text
-    if name == "name":
-        return mask_name(text)
-    if name == "phone":
-        return mask_phone(text)
-    if name == "email":
-        return mask_email(text)
-    if name == "push_token":
-        return text[:4] + "***"
-    if name in _NOT_PERSONAL or name.startswith("consent_"):
-        return text
-    return mask_text(text)
-
-
-def _parsed(row: ChangeRow | None, name: str, tz: tzinfo) -> str:
-    if row is None:
-        return ""
-    if name.startswith("consent_"):
-        value: Any = row.consents.get(name)
-    else:
-        value = getattr(row, name, None)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "Y" if value else "N"
-    # Times in the business zone (Korea time), as the source systems write them.
-    return value.astimezone(tz).isoformat() if isinstance(value, datetime) else str(value)
-
-
-def _field_view(
-    cell: Cell, row: ChangeRow | None, errors: dict[str, str], show: bool, tz: tzinfo
-) -> dict[str, Any]:
-    shown = (lambda t: t) if show else (lambda t: _mask(cell.name, t))
-    if cell.ignored:
-        return {"field": cell.name, "position": cell.position, "raw": "", "parsed": "",
-                "error": None, "ignored": True}  # fmt: skip
-    return {
-        "field": cell.name,
-        "position": cell.position,
-        "raw": shown(cell.raw),
-        "parsed": shown(_parsed(row, cell.name, tz) if row is not None else cell.value),
-        "error": cell.error or errors.get(cell.name),
-        "ignored": False,
-    }
-
-
-def _row_view(
-    source_row: SourceRow,
-    result: ChangeRow | list[tuple[str | None, str]],
-    show: bool,
-    tz: tzinfo,
-) -> dict[str, Any]:
-    row = result if isinstance(result, ChangeRow) else None
-    problems = [] if isinstance(result, ChangeRow) else result
-    errors: dict[str, str] = {}
-    for name, reason in problems:
-        if name:
-            errors[name] = f"{errors[name]}; {reason}" if name in errors else reason
-    seen = {cell.name for cell in source_row.view}
-    return {
-        "line": source_row.line_no,
-        "valid": row is not None,
-        "fields": [_field_view(cell, row, errors, show, tz) for cell in source_row.view],
-        # Problems not tied to a field shown above: a broken line, a missing column.
-        "problems": [reason for name, reason in problems if name is None or name not in seen],
-        "raw": None
-        if source_row.view
-        else (source_row.raw if show else mask_record(source_row.raw)),
-    }
 
 
 def _print_row(console: Console, view: dict[str, Any]) -> None:
@@ -185,7 +93,7 @@ def check(
         raise typer.Exit(2) from None
     now = utcnow()
     views = [
-        _row_view(r, check_row(r.cells, r.problems, settings, now), show_personal_data, settings.tz)
+        row_view(r, check_row(r.cells, r.problems, settings, now), show_personal_data, settings.tz)
         for r in source.rows
     ]
     invalid = sum(not v["valid"] for v in views)
