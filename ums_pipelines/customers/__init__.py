@@ -1,9 +1,12 @@
 """Customer master data: change files from the bank's source systems into the store.
 
-See :mod:`ums_pipelines.customers.validation` for the CSV column contract and
-:mod:`ums_pipelines.customers.sync` for the life of a file in the inbox.
+See :mod:`ums_pipelines.customers.validation` for the column contract,
+:mod:`ums_pipelines.customers.formats` for CSV, JSON Lines and fixed-width files and
+:mod:`ums_pipelines.customers.sync` for the life of a file in the inbox (docs/customer-sync.md).
 """
 
+from ums_pipelines.customers.formats import read_change_file
+from ums_pipelines.customers.layout import Layout, LayoutError, load_layout
 from ums_pipelines.customers.report import (
     FileResult,
     FileStatus,
@@ -31,9 +34,13 @@ __all__ = [
     "FileResult",
     "FileStatus",
     "Issue",
+    "Layout",
+    "LayoutError",
     "QuarantinedRecord",
     "SyncReport",
+    "load_layout",
     "pending_files",
     "quarantined_rows",
+    "read_change_file",
     "sync_inbox",
 ]
