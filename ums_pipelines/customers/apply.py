@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ums_pipelines.customers.validation import OPTIONAL_COLUMNS, ChangeRow
+from ums_pipelines.dispatch import lastmile
 from ums_pipelines.store.models import Consent, Customer
 
 __all__ = ["ApplyResult", "apply_rows", "as_utc"]
@@ -124,6 +125,11 @@ def apply_rows(
     _upsert(
         session, _CONSENTS, ("customer_id", "channel", "purpose"), "consented_at", consents.values()
     )
+    # What this file may have ended for queued messages, stopped in the same transaction.
+    ending = {cid for cid, record in changes.items() if record.get("deceased")}
+    ending |= {key[0] for key, consent in consents.items() if not consent["granted"]}
+    if ending:
+        lastmile.stop_for_customers(session, ending, now)
     return ApplyResult(applied, stale, new, len(changes) - new)
 
 

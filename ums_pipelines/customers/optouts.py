@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
+from ums_pipelines.dispatch import lastmile
 from ums_pipelines.store.contact import OptOut
 
 __all__ = [
@@ -127,6 +128,8 @@ def record_opt_out(
     )
     session.add(row)
     session.flush()
+    # Queued messages it covers stop with it (dispatch/lastmile: senders check the rest).
+    lastmile.stop_for_customers(session, [customer_id], now)
     audit.record(
         session,
         actor,

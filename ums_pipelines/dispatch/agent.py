@@ -30,6 +30,7 @@ from ums_pipelines.channels.providers import ProviderAdapter, build_adapters, ma
 from ums_pipelines.compliance.night import NightScreen
 from ums_pipelines.dispatch import agents as registry
 from ums_pipelines.dispatch import housekeeping as hk
+from ums_pipelines.dispatch import lastmile
 from ums_pipelines.dispatch.breaker import CircuitBreaker
 from ums_pipelines.dispatch.claims import Claimed, T, claim_where, expire_overdue, reap_expired
 from ums_pipelines.dispatch.compose import PROVIDERS
@@ -98,6 +99,8 @@ class Agent:
         self._pool: ThreadPoolExecutor | None = None
         # The advertising night rule on every job's rows (by day: a time comparison).
         self._night = NightScreen(store, settings, self.agent_id)
+        # Withdrawals, opt-outs and deaths after the rows were claimed (dispatch/lastmile).
+        self._stops = lastmile.StopScreen(store, self.agent_id)
 
     async def _thread(self, fn: Callable[..., _R], *args: Any) -> _R:
         """Store work on the agent's own threads: in a process that also takes requests
@@ -196,6 +199,13 @@ class Agent:
             part, batch = batch[: grant.granted], batch[grant.granted :]
             if self._night.due(utcnow()):
                 allowed = await self._thread(self._night, part + batch)
+                part, batch = allowed[: grant.granted], allowed[grant.granted :]
+                if not part:
+                    continue
+            if self._stops.stale():
+                await self._thread(self._stops.poll)
+            if self._stops.due(utcnow()):
+                allowed = await self._thread(self._stops, part + batch)
                 part, batch = allowed[: grant.granted], allowed[grant.granted :]
                 if not part:
                     continue

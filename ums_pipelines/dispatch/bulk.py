@@ -24,6 +24,7 @@ from ums_pipelines.compliance import night
 from ums_pipelines.compliance.gate import require_approved
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
+from ums_pipelines.dispatch import lastmile
 from ums_pipelines.dispatch.claims import (
     CLAIM_COLUMNS,
     MESSAGES,
@@ -255,6 +256,17 @@ def materialize_chunk(
         # The night rule: what may not go now is written to wait (one consent query).
         ok = [row for row, error in rendered if error is None]
         night_held = night.hold_split(session, settings, job, ok, now)
+        # A stop (withdrawal, opt-out, death) since the job began: its targets are older.
+        stop_at = lastmile.last_stop_at(session)
+        stops: dict[int, str] = {}
+        if stop_at is not None and stop_at >= as_utc(job.created_at):
+            stops = lastmile.stopped(
+                session,
+                (
+                    (i, cid, chain[0], job.purpose)
+                    for i, (cid, chain) in enumerate(zip(ids, chains, strict=True))
+                ),
+            )
     with store.session() as session:
         # The job's state as of the write: a pause or cancel may have come meanwhile.
         job = session.get(Job, job_id)
@@ -268,13 +280,20 @@ def materialize_chunk(
         early = job.not_before is not None and as_utc(job.not_before) > now
         rows: list[dict[str, Any]] = []
         failed_keys: list[str] = []
-        for row, error in rendered:
+        for i, (row, error) in enumerate(rendered):
             if error is None and stopped:
                 # Accounted for, not sent late: every target of a job ends as a row.
                 row.update(
                     state="expired" if end_code else "cancelled",
                     error_code=end_code or "E-CANCELLED",
                     error_reason="job stopped before this split was sent",
+                    completed_at=now,
+                )
+            elif error is None and i in stops:
+                row.update(
+                    state="cancelled",
+                    error_code=lastmile.CODE,
+                    error_reason=f"stopped before sending: {stops[i]}",
                     completed_at=now,
                 )
             elif error is None and job.status == "paused":

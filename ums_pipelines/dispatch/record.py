@@ -21,12 +21,14 @@ from ums_pipelines.billing import price_accepted
 from ums_pipelines.channels.tokens import retire_push_tokens
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import Renderer, take_links
+from ums_pipelines.dispatch import lastmile
 from ums_pipelines.dispatch.backoff import Backoff
 from ums_pipelines.dispatch.claims import MESSAGES, T, sqlite_param
 from ums_pipelines.dispatch.compose import compose_row
 from ums_pipelines.dispatch.requestvalues import request_values
 from ums_pipelines.jobs import ChannelVariant, template_variants
 from ums_pipelines.settings import Settings
+from ums_pipelines.store.engine import as_utc
 from ums_pipelines.store.models import Customer, DeliveryEvent, Job
 
 __all__ = [
@@ -272,6 +274,34 @@ def _standing(session: Session, jobs: dict[str, Job], job_id: str) -> bool:
     return jobs[job_id].status == "standing"
 
 
+def _stop_legs(
+    session: Session,
+    owners: Sequence[Job],
+    parents: Sequence[Any],
+    rows: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """A customer stopped (withdrawal, opt-out, death) since the job began gets no next
+    leg sent: it is written cancelled, and so chains no further."""
+    stop_at = lastmile.last_stop_at(session)
+    if stop_at is None or all(stop_at < as_utc(job.created_at) for job in owners):
+        return
+    stops = lastmile.stopped(
+        session,
+        (
+            (i, p.customer_id, p.chain[p.leg + 1], job.purpose)
+            for i, (p, job) in enumerate(zip(parents, owners, strict=True))
+        ),
+    )
+    for i, reason in stops.items():
+        rows[i].update(
+            state="cancelled",
+            error_code=lastmile.CODE,
+            error_reason=f"stopped before sending: {reason}",
+            completed_at=now,
+        )
+
+
 def next_legs(
     session: Session, settings: Settings, failed_ids: Sequence[int], now: datetime
 ) -> list[int]:
@@ -331,6 +361,7 @@ def next_legs(
                 # Accounted for, never sent: a cancelled job starts no new legs.
                 row.update(state="cancelled", error_code="E-CANCELLED", completed_at=now)
             rows.append(row)
+        _stop_legs(session, [jobs[p.job_id] for p in parents], parents, rows, now)
         links = take_links(rows)
         inserted = session.execute(
             insert(MESSAGES).returning(T.id, T.parent_id, T.state, sort_by_parameter_order=True),

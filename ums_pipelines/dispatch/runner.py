@@ -30,6 +30,7 @@ from ums_pipelines.channels.providers import ProviderAdapter, build_adapters, ma
 from ums_pipelines.compliance import night
 from ums_pipelines.compliance.approvals import check_job
 from ums_pipelines.dispatch import housekeeping as hk
+from ums_pipelines.dispatch import lastmile
 from ums_pipelines.dispatch.breaker import CircuitBreaker
 from ums_pipelines.dispatch.bulk import ChunkWork, claim_chunk, materialize_chunk, plan_chunks
 from ums_pipelines.dispatch.claims import Claimed, any_claimable, claim_rows, reap_expired
@@ -102,6 +103,7 @@ class Dispatcher:
         self._pace_key: str | None = None
         self._leg_timeout: timedelta | None = None
         self._night: night.NightScreen | None = None
+        self._stops = lastmile.StopScreen(store, self.owner)
 
     # -- the hot path -------------------------------------------------------------------
 
@@ -207,6 +209,14 @@ class Dispatcher:
                 # The last mile: rows claimed before a ban began are checked again,
                 # the rest of the batch too (a held row must not use a token).
                 allowed = await asyncio.to_thread(self._night, part + batch)
+                part, batch = allowed[:granted], allowed[granted:]
+                if not part:
+                    continue
+            if self._stops.stale():
+                await asyncio.to_thread(self._stops.poll)
+            if self._stops.due(utcnow()):
+                # A withdrawal, opt-out or death since these rows were claimed.
+                allowed = await asyncio.to_thread(self._stops, part + batch)
                 part, batch = allowed[:granted], allowed[granted:]
                 if not part:
                     continue
