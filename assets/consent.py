@@ -30,6 +30,7 @@ def optout_confirmations(ums: UmsResource) -> dg.MaterializeResult[None]:
     template = settings.optout_confirm_template
     metadata: dict[str, object] = {"template": template or ""}
     with ums.open_store() as store:
+        ums.authorize(store, "optout.confirm")
         if template:
             result = confirm_opt_outs(store, settings, template)
             metadata |= {"submitted": result.submitted, "refused": result.refused}
@@ -60,6 +61,7 @@ def consent_reconfirm_notices(ums: UmsResource) -> dg.MaterializeResult[None]:
     template = settings.consent_reconfirm_template
     metadata: dict[str, object] = {"template": template or ""}
     with ums.open_store() as store:
+        ums.authorize(store, "consent.reconfirm")
         if template:
             result = send_reconfirm_notices(store, settings, template)
             metadata |= {

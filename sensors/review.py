@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from ums_pipelines.compliance.access import allowed
 from ums_pipelines.compliance.review_inbox import ingest_decisions, waiting_decisions
 from ums_pipelines.resources import UmsResource
 
@@ -19,5 +20,8 @@ def review_decisions_sensor(ums: UmsResource) -> dg.SkipReason:
         return dg.SkipReason("no decision file waiting")
     # The engine does the work: a decision is a few rows, no run is worth launching.
     with ums.open_store() as store:
+        with store.reading() as session:
+            if not allowed(session, ums.actor, "review.ingest", None):
+                return dg.SkipReason(f"{ums.actor} lacks the operator role for '*'")
         result = ingest_decisions(store, settings)
     return dg.SkipReason(f"review decisions: {result.summary}")

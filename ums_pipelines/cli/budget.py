@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from ums_pipelines.cli.common import open_store
+from ums_pipelines.cli.common import acting, open_store
 
 __all__ = ["budget_app"]
 
@@ -38,7 +38,11 @@ def budget_set(
 
     console = Console(soft_wrap=True)
     try:
-        with open_store() as (store, _), store.session() as session:
+        with (
+            open_store() as (store, _),
+            acting(store, actor, "budget.set", department),
+            store.session() as session,
+        ):
             row = set_budget(session, department, month, amount, actor)
             text = f"budget {department} {month}: {_won(row.budget_krw)} KRW (set by {actor})"
     except BudgetError as exc:
@@ -49,6 +53,7 @@ def budget_set(
 
 @budget_app.command("show")
 def budget_show(
+    actor: Annotated[str, _ACTOR],
     department: Annotated[
         str | None, typer.Argument(help="One department (default: every budgeted one).")
     ] = None,
@@ -64,7 +69,11 @@ def budget_show(
 
     console = Console(soft_wrap=True)
     try:
-        with open_store() as (store, settings), store.reading() as session:
+        with (
+            open_store() as (store, settings),
+            acting(store, actor, "budget.show", department),
+            store.reading() as session,
+        ):
             month = month or month_of(utcnow(), settings)
             if department is not None:
                 names = [department]

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ums_pipelines.cli.common import open_store
+from ums_pipelines.cli.common import ACTOR, acting, open_store
 
 __all__ = ["consent_app"]
 
@@ -21,6 +21,7 @@ consent_app = typer.Typer(
 
 @consent_app.command("reconfirm-notices")
 def reconfirm_notices(
+    actor: Annotated[str, ACTOR],
     template: Annotated[
         str, typer.Option("--template", help="Informational template of the notice.")
     ],
@@ -32,7 +33,7 @@ def reconfirm_notices(
     from ums_pipelines.customers.reconfirm import send_reconfirm_notices
     from ums_pipelines.dispatch.intake import IntakeError
 
-    with open_store() as (store, settings):
+    with open_store() as (store, settings), acting(store, actor, "consent.reconfirm"):
         try:
             result = send_reconfirm_notices(store, settings, template, limit)
         except IntakeError as exc:
@@ -50,6 +51,7 @@ def reconfirm_notices(
 
 @consent_app.command("due")
 def due(
+    actor: Annotated[str, ACTOR],
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
 ) -> None:
     """Advertising consents lapsing within the notice period or lapsed, oldest first,
@@ -58,7 +60,11 @@ def due(
     from ums_pipelines.store.engine import utcnow
 
     now = utcnow()
-    with open_store() as (store, settings), store.reading() as session:
+    with (
+        open_store() as (store, settings),
+        acting(store, actor, "consent.due"),
+        store.reading() as session,
+    ):
         rows = [
             {
                 "customer_id": d.customer_id,

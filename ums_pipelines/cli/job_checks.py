@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ums_pipelines.cli.common import acting as role_checked
 from ums_pipelines.cli.common import open_store
 
 __all__ = ["job_checks"]
@@ -58,6 +59,7 @@ def job_checks(
 ) -> None:
     """List a job's stage-check findings; re-plan, recheck or acknowledge a block."""
     from ums_pipelines.compliance import stages
+    from ums_pipelines.compliance.access import job_department
     from ums_pipelines.compliance.roles import RoleError
     from ums_pipelines.store.models import Job
 
@@ -67,7 +69,17 @@ def job_checks(
         console.print("[red]actor: --actor (or UMS_ACTOR) names who acts")
         raise typer.Exit(2)
     try:
-        with open_store() as (store, settings), store.session() as session:
+        action = (
+            "job.acknowledge" if acknowledge is not None
+            else "job.replan" if plan is not None
+            else "job.recheck" if recheck
+            else "job.checks"
+        )  # fmt: skip
+        with (
+            open_store() as (store, settings),
+            role_checked(store, actor, action, job_department(job_id)),
+            store.session() as session,
+        ):
             if plan is not None:
                 stages.replan(session, settings, job_id, plan, actor)
             elif recheck:

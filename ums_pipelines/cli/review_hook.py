@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ums_pipelines.cli.common import open_store
+from ums_pipelines.cli.common import acting, open_store
 from ums_pipelines.store.engine import as_utc
 
 __all__ = ["review_hook_app"]
@@ -42,10 +42,15 @@ def request(
 ) -> None:
     """Ask the review system to approve the job as it is now (a file in
     UMS_REVIEW_OUTBOX_DIR, or a signed POST to UMS_REVIEW_URL)."""
+    from ums_pipelines.compliance.access import job_department
     from ums_pipelines.compliance.review_hook import ReviewHookError, request_review
 
     try:
-        with open_store() as (store, settings), store.session() as session:
+        with (
+            open_store() as (store, settings),
+            acting(store, actor, "review.request", job_department(job_id)),
+            store.session() as session,
+        ):
             row = request_review(session, settings, "job", job_id, actor)
             ref, via, ext = row.request_ref, row.via, row.external_ref
     except KeyError as exc:
@@ -61,12 +66,12 @@ def request(
 
 
 @review_hook_app.command("ingest")
-def ingest() -> None:
+def ingest(actor: Annotated[str, _ACTOR]) -> None:
     """Apply every decision file waiting in UMS_REVIEW_INBOX_DIR (the Dagster sensor does
     this every 30 s); exit 1 when a file was refused (it is kept in rejected/)."""
     from ums_pipelines.compliance.review_inbox import ingest_decisions
 
-    with open_store() as (store, settings):
+    with open_store() as (store, settings), acting(store, actor, "review.ingest"):
         result = ingest_decisions(store, settings)
     for outcome in result.applied:
         _console().print(
@@ -81,6 +86,7 @@ def ingest() -> None:
 
 @review_hook_app.command("serve")
 def serve(
+    actor: Annotated[str, _ACTOR],
     host: Annotated[str | None, typer.Option(help="Default UMS_REVIEW_HOOK_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Default UMS_REVIEW_HOOK_PORT.")] = None,
 ) -> None:
@@ -90,7 +96,7 @@ def serve(
     from ums_pipelines.compliance.review_hook import ReviewHookError
     from ums_pipelines.compliance.review_http import create_app
 
-    with open_store() as (store, settings):
+    with open_store() as (store, settings), acting(store, actor, "review.serve"):
         try:
             app = create_app(store, settings)
         except ReviewHookError as exc:
@@ -101,11 +107,19 @@ def serve(
 
 
 @review_hook_app.command("status")
-def status(job_id: Annotated[str, typer.Argument(help="The job.")]) -> None:
+def status(
+    job_id: Annotated[str, typer.Argument(help="The job.")],
+    actor: Annotated[str, _ACTOR],
+) -> None:
     """The job's review requests, newest first, with their decisions."""
+    from ums_pipelines.compliance.access import job_department
     from ums_pipelines.compliance.review_hook import requests_of
 
-    with open_store() as (store, settings), store.reading() as session:
+    with (
+        open_store() as (store, settings),
+        acting(store, actor, "review.status", job_department(job_id)),
+        store.reading() as session,
+    ):
         rows = requests_of(session, job_id)
         if not rows:
             _console().print(f"job {escape(job_id)} has no review request")

@@ -44,7 +44,9 @@ class Cli:
         return " ".join(result.output.split())
 
 
-def test_budget_blocks_then_acknowledged(bank: Any) -> None:
+def test_budget_blocks_then_acknowledged(bank: Any, grant: Any) -> None:
+    grant("fin", "approver", department="test-dept")  # RBAC: budget.set
+    grant("test", "author", "approver", department="test-dept")  # four-eyes refuses, not RBAC
     cli = Cli(bank)
     for i in range(4):
         bank.add_customer(f"B{i}", phone=f"010{60000000 + i:08d}")
@@ -99,7 +101,9 @@ def test_budget_blocks_then_acknowledged(bank: Any) -> None:
         assert entry.actor == "head" and entry.entity_id == job_id
 
 
-def test_replan_and_recheck(bank: Any) -> None:
+def test_replan_and_recheck(bank: Any, grant: Any) -> None:
+    grant("fin", "approver", department="test-dept")  # RBAC: budget.set
+    grant("test", "author", department="test-dept")  # RBAC: job.replan, job.recheck
     cli = Cli(bank)
     for i in range(4):
         bank.add_customer(f"P{i}", phone=f"010{61000000 + i:08d}")

@@ -25,7 +25,8 @@ def run(bank: Any, *args: str, code: int = 0) -> str:
     return " ".join(result.output.split())
 
 
-def test_request_ingest_and_status(bank: Any) -> None:
+def test_request_ingest_and_status(bank: Any, grant: Any) -> None:
+    grant("test", "author", "operator")  # RBAC: review.request, review.ingest for '*'
     bank.add_customer("A0", phone="01030000000", purpose="ad")
     job_id = bank.targeted(
         purpose=Purpose.ADVERTISING, template_code="ad-cli", variants=AD_SMS,

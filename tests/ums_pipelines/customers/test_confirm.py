@@ -86,10 +86,10 @@ def test_an_unknown_template_is_named(bank: Any) -> None:
         confirm_opt_outs(bank.store, bank.settings, "no-such-template")
 
 
-def test_the_commands(bank: Any) -> None:
+def test_the_commands(bank: Any, cli_actor: str) -> None:
     prepared(bank)
     s = bank.settings
-    env = {"UMS_HOME": str(s.home), "UMS_DATABASE_URL": s.store_url}
+    env = {"UMS_HOME": str(s.home), "UMS_DATABASE_URL": s.store_url}  # UMS_ACTOR: cli_actor
     runner = CliRunner()
     due = runner.invoke(app, ["optout", "due", "--json"], env=env)
     assert due.exit_code == 0, due.output

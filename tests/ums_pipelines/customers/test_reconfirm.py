@@ -149,10 +149,10 @@ def test_the_limit_and_the_template_checks(bank: Any) -> None:
         send_reconfirm_notices(bank.store, bank.settings, "ad-tpl")
 
 
-def test_the_commands(bank: Any) -> None:
+def test_the_commands(bank: Any, cli_actor: str) -> None:
     prepared(bank)
     s = bank.settings
-    env = {"UMS_HOME": str(s.home), "UMS_DATABASE_URL": s.store_url}
+    env = {"UMS_HOME": str(s.home), "UMS_DATABASE_URL": s.store_url}  # UMS_ACTOR: cli_actor
     runner = CliRunner()
     due = runner.invoke(app, ["consent", "due", "--json"], env=env)
     assert due.exit_code == 0, due.output
