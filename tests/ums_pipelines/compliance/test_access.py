@@ -101,14 +101,14 @@ def test_read_only_views_take_any_role_and_either_role_allows(store: Store) -> N
 
 
 def test_guard_keeps_the_denial_though_the_command_does_nothing(store: Store) -> None:
-    with pytest.raises(AccessDenied, match="may not dispatch.run"):
+    with pytest.raises(AccessDenied, match=r"may not dispatch\.run"):
         guard(store, "kim", "dispatch.run", lambda session: "card")
     assert [(d.actor, d.entity_id) for d in _denials(store)] == [("kim", "dispatch.run")]
 
 
 def test_bad_input_names_the_field(store: Store) -> None:
     with store.session() as session:
-        with pytest.raises(ValueError, match="action: 'send.all'"):
+        with pytest.raises(ValueError, match=r"action: 'send\.all'"):
             authorize(session, "kim", "send.all", "card")
         with pytest.raises(ValueError, match="actor: empty"):
             authorize(session, " ", "dispatch.run", "card")
