@@ -6,7 +6,7 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -220,6 +220,34 @@ class Settings(BaseSettings):
         description='JSON {"glob": "layout.yaml"}: customer change files whose name matches'
         " the glob are fixed-width records read with that layout (relative paths are under"
         " UMS_HOME; first match wins); see docs/customer-sync.md.",
+    )
+
+    # A source database table of customer changes, read incrementally (docs/customer-sync.md).
+    customer_source_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the source database of customer changes; from the"
+        " environment only (it holds a password), never logged unmasked.",
+    )
+    customer_source_table: str | None = Field(
+        default=None,
+        description="Table (or schema.table) of customer changes in the source database.",
+    )
+    customer_source_cursor_column: str = Field(
+        default="changed_at",
+        description="Update cursor of the source table: a value that grows with every change.",
+    )
+    customer_source_columns: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON {"contract column": "source column"}; unmapped contract columns'
+        " are read from the source column of the same name.",
+    )
+    customer_source_page_size: int = Field(
+        default=5000, ge=1, le=100_000, description="Source rows read and applied per page."
+    )
+    staff_directory: Path | None = Field(
+        default=None,
+        description="YAML or CSV staff directory, the only source of test-send recipients"
+        " (relative paths are under UMS_HOME); see docs/test-sends.md.",
     )
 
     @property
