@@ -142,6 +142,7 @@ def _audit_unmasked(file: Path, actor: str | None) -> None:
 
 @interface_app.command("quarantine")
 def quarantine(
+    actor: Annotated[str, ACTOR],
     file_id: Annotated[
         int | None, typer.Option("--file", help="Only rows of this file id.")
     ] = None,
@@ -149,10 +150,10 @@ def quarantine(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
     """List quarantined rows with their reasons (personal data masked)."""
-    from ums_pipelines.cli.common import open_store
+    from ums_pipelines.cli.common import acting, open_store
     from ums_pipelines.customers.sync import quarantined_rows
 
-    with open_store() as (store, _):
+    with open_store() as (store, _), acting(store, actor, "customers.quarantine"):
         rows = quarantined_rows(store)
     rows = [q for q in rows if (file_id is None or q.file_id == file_id)]
     rows = [q for q in rows if not (pending and q.replayed_at is not None)]

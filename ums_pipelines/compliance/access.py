@@ -83,6 +83,7 @@ ACTIONS: dict[str, str] = {
     "agent.list": ANY_ROLE,
     # customers, replies and opt-outs ('*')
     "customers.sync": "operator",
+    "customers.quarantine": "operator",
     "mo.ingest": "operator",
     "mo.care": "operator",
     "mo.handle": "operator",
