@@ -249,6 +249,14 @@ class Settings(BaseSettings):
         description="YAML or CSV staff directory, the only source of test-send recipients"
         " (relative paths are under UMS_HOME); see docs/test-sends.md.",
     )
+    segment_row_limit: int = Field(
+        default=5_000_000,
+        ge=1,
+        description="A segment query returning more customer ids than this is refused.",
+    )
+    segment_timeout_s: float = Field(
+        default=60.0, gt=0, description="A segment query running longer is interrupted."
+    )
 
     @property
     def resolved_home(self) -> Path:
