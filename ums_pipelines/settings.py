@@ -6,10 +6,14 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
+
+
+def _caps_of(**caps: int | None) -> dict[str, int | None]:
+    return caps
 
 
 class Settings(BaseSettings):
@@ -158,6 +162,24 @@ class Settings(BaseSettings):
         description="Brand messages (Kakao) per recipient per Korea-time day; one over it is"
         " not sent: failed with E-BRAND-DAILY, and the chain's next channel takes it.",
     )
+    # Frequency caps (bank policy, not law; compliance/frequency.py): purpose -> most
+    # messages per customer; a purpose absent or null is not capped.
+    freq_cap_day: dict[str, int | None] = Field(
+        default_factory=lambda: _caps_of(advertising=1),
+        description='JSON {"purpose": max}: messages of a purpose per customer per Korea-time'
+        " day across channels; a customer at it is suppressed (frequency_cap) at target"
+        " extraction. Urgent-lane jobs and auth messages are exempt.",
+    )
+    freq_cap_week: dict[str, int | None] = Field(
+        default_factory=lambda: _caps_of(advertising=3),
+        description='JSON {"purpose": max}: the same over the 7 Korea-time days ending on'
+        " the job's send day (a rolling week).",
+    )
+    suppress_duplicate_recipients: bool = Field(
+        default=True,
+        description="Within one job, a customer whose first-channel contact another target"
+        " already has is suppressed (duplicate_recipient); off, the stage check only warns.",
+    )
     optout_confirm_template: str | None = Field(
         default=None,
         description="Informational template the daily schedule sends opt-out confirmations"
@@ -257,6 +279,19 @@ class Settings(BaseSettings):
     segment_timeout_s: float = Field(
         default=60.0, gt=0, description="A segment query running longer is interrupted."
     )
+
+    @field_validator("freq_cap_day", "freq_cap_week")
+    @classmethod
+    def _caps(cls, value: dict[str, int | None]) -> dict[str, int | None]:
+        for purpose, cap in value.items():
+            if purpose not in ("informational", "advertising"):
+                raise ValueError(
+                    f"{purpose!r}: a cap is set per purpose, informational or advertising"
+                    " (authentication messages are never capped)"
+                )
+            if cap is not None and cap < 0:
+                raise ValueError(f"{purpose!r}: {cap} must be 0 or more (null: no cap)")
+        return value
 
     @property
     def resolved_home(self) -> Path:
