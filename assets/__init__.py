@@ -2,13 +2,14 @@
 
 import dagster as dg
 
-from assets import analytics, consent, contact, customers, dispatch
+from assets import analytics, consent, contact, customer_db, customers, dispatch
 
 __all__ = ["defs"]
 
 defs = dg.Definitions(
     assets=[
         *customers.ASSETS,
+        *customer_db.ASSETS,
         *dispatch.ASSETS,
         *contact.ASSETS,
         *analytics.ASSETS,

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from sensors.consent import consent_notices_job, consent_notices_schedule
+from sensors.customer_db import customer_db_job, customer_db_sensor
 from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, mo_job, receipts_job
 from sensors.review import review_decisions_sensor
 from sensors.sensors import customer_files_sensor, mo_sensor, new_jobs_sensor, receipts_sensor
@@ -23,6 +24,7 @@ defs = dg.Definitions(
         receipts_job,
         mo_job,
         customer_sync_job,
+        customer_db_job,
         analytics_job,
         consent_notices_job,
     ],
@@ -31,6 +33,7 @@ defs = dg.Definitions(
         receipts_sensor,
         mo_sensor,
         customer_files_sensor,
+        customer_db_sensor,
         review_decisions_sensor,
     ],
     schedules=[analytics_schedule, consent_notices_schedule],

@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 ASSETS = {
     "customer_profiles",
+    "customer_db_sync",
     "job_targets",
     "job_dispatch",
     "delivery_receipts",
@@ -43,6 +44,7 @@ JOBS = {
     "receipts_job",
     "mo_job",
     "customer_sync_job",
+    "customer_db_job",
     "analytics_job",
     "daily_report_job",
     "consent_notices_job",
@@ -52,6 +54,7 @@ SENSORS = {
     "receipts_sensor",
     "mo_sensor",
     "customer_files_sensor",
+    "customer_db_sensor",
     "review_decisions_sensor",
 }
 SCHEDULES = {"analytics_refresh", "daily_report_schedule", "consent_notices_schedule"}
@@ -159,6 +162,7 @@ def test_jobs_select_what_their_names_say() -> None:
     assert selected("receipts_job") == {"delivery_receipts"}
     assert selected("mo_job") == {"mo_replies"}
     assert selected("customer_sync_job") == {"customer_profiles"}
+    assert selected("customer_db_job") == {"customer_db_sync"}
     assert selected("daily_report_job") == {"daily_report"}
     assert selected("consent_notices_job") == {"optout_confirmations", "consent_reconfirm_notices"}
     analytics = {_spec_id(s) for s in SPECS if s.group_name == "analytics"}

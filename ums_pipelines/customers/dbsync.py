@@ -41,7 +41,14 @@ from ums_pipelines.settings import Settings
 from ums_pipelines.store import Store, utcnow
 from ums_pipelines.store.models import CustomerChangeFile, QuarantinedRow, Watermark
 
-__all__ = ["DbSyncResult", "SourceError", "SourceMoved", "source_waiting", "sync_source"]
+__all__ = [
+    "DbSyncResult",
+    "SourceError",
+    "SourceMoved",
+    "Waiting",
+    "source_waiting",
+    "sync_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +75,17 @@ def _stored(store: Store, name: str) -> str | None:
         return mark.value if mark is not None else None
 
 
-def source_waiting(store: Store, settings: Settings) -> str | None:
-    """The greatest cursor of rows waiting past the stored position (for a sensor), or None.
+@dataclass(frozen=True)
+class Waiting:
+    """Rows wait past ``after`` (the stored position, None before the first run) up to
+    cursor value ``cursor``."""
+
+    cursor: str
+    after: str | None
+
+
+def source_waiting(store: Store, settings: Settings) -> Waiting | None:
+    """What waits past the stored position (for a sensor), or None.
 
     One ``SELECT max(cursor) ... WHERE (cursor, key) > position``: cheap with an index on
     the cursor. None also when no source is configured.
@@ -81,7 +97,7 @@ def source_waiting(store: Store, settings: Settings) -> str | None:
     position = Position.loads(stored) if stored else None
     with open_source(config) as source, source.engine.connect() as conn:
         top = conn.execute(source.waiting_query(position)).scalar()
-    return None if top is None else Position(top, None).describe()
+    return None if top is None else Waiting(Position(top, None).describe(), stored)
 
 
 def sync_source(store: Store, settings: Settings, *, page_size: int | None = None) -> DbSyncResult:
