@@ -68,6 +68,7 @@ ACTIONS: dict[str, str] = {
     "job.replan": "author",
     "job.recheck": "author",
     "job.acknowledge": "approver",
+    "job.test_send": "author",  # to staff only (testsends.py)
     "budget.set": "approver",
     "budget.show": ANY_ROLE,
     "review.request": "author",
