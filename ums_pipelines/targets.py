@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
 from ums_pipelines.channels.payload import Payload
-from ums_pipelines.compliance import stages
+from ums_pipelines.compliance import frequency, stages
 from ums_pipelines.compliance.adrules import (
     CONSENT_EXPIRED,
     NO_CONSENT,
     TRANSACTION_EXCEPTION,
     ad_rules,
 )
+from ums_pipelines.compliance.duplicates import DUPLICATE_RECIPIENT, contact_key, normalised
 from ums_pipelines.compliance.workflow import transition
 from ums_pipelines.customers.optouts import active_opt_outs, covers
 from ums_pipelines.lanes import Purpose
@@ -183,6 +184,11 @@ def extract_targets(
         # they cover off each chain, and a customer left with none is not a target.
         all_channels = {c for chain in routes.values() for c in chain}
         opt_outs = active_opt_outs(session, job.purpose, all_channels)
+        # Customers at the purpose's frequency cap (one grouped query), and the contacts
+        # of the targets so far: a second customer at one address gets no second copy.
+        capped = frequency.capped(session, settings, job, utcnow())
+        dedupe = settings.suppress_duplicate_recipients
+        seen: set[str] = set()
         ids: list[str] = []
         chains: list[list[str]] = []
         # The first leg's address per target, for the duplicate-recipient check; taken
@@ -245,14 +251,24 @@ def extract_targets(
             if not reachable:
                 suppressed["no_contact"] += 1
                 continue
+            if customer.customer_id in capped:
+                suppressed[frequency.FREQUENCY_CAP] += 1
+                continue
+            first = reachable[0]
+            contact = None if first == "dm" else contact_for(cast(Recipient, customer), first)
+            if contact is not None:
+                contact = normalised(first, contact)
+            if dedupe and contact is not None:
+                key = contact_key(first, contact)
+                if key in seen:
+                    suppressed[DUPLICATE_RECIPIENT] += 1
+                    continue
+                seen.add(key)
             ids.append(customer.customer_id)
             chains.append(reachable)
             if customer.by_transaction and any(c not in allowed for c in reachable):
                 admitted[TRANSACTION_EXCEPTION] += 1
-            first = reachable[0]
-            contacts.append(
-                None if first == "dm" else contact_for(cast(Recipient, customer), first)
-            )
+            contacts.append(contact)
         if wanted is not None and len(wanted) > found:
             suppressed[NOT_FOUND] = len(wanted) - found
         # Built from joined strings and split in Polars: a list of a million Python lists
