@@ -20,7 +20,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ums_pipelines.compliance import night
+from ums_pipelines.compliance import brandlimit, night
 from ums_pipelines.compliance.gate import require_approved
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
@@ -327,18 +327,36 @@ def materialize_chunk(
         # take-over) conflicts on its links too, so the written text and links agree.
         step = _SQLITE_SLICE if store.sqlite else len(rows) or 1
         links = take_links(rows)
+        # The brand message's daily count goes in with its rows (same transaction); a row
+        # over the limit is written failed and chained on below, never sent.
+        purposes = {job_id: job.purpose}
+        refused = brandlimit.gate_rows(
+            session, settings, rows[:step], purposes, now, skip_existing=True
+        )
+        mine -= refused
         claimed = [c for c in _insert_claimed(session, rows[:step]) if c.idempotency_key in mine]
         write_links(session, _links_of(links, rows[:step]))
     for start in range(step, len(rows), step):
         with store.session() as session:
-            written = _insert_claimed(session, rows[start : start + step])
+            batch = rows[start : start + step]
+            more = brandlimit.gate_rows(session, settings, batch, purposes, now, skip_existing=True)
+            mine -= more
+            refused |= more
+            written = _insert_claimed(session, batch)
             claimed += [c for c in written if c.idempotency_key in mine]
-            write_links(session, _links_of(links, rows[start : start + step]))
+            write_links(session, _links_of(links, batch))
+    failed_keys += sorted(refused)
     with store.session() as session:
         if failed_keys:
+            # Failed as written: a brand row refused here whose key another writer (a
+            # take-over) inserted first is that writer's row, not ours to chain on.
             failed_ids = list(
                 session.scalars(
-                    select(T.id).where(T.idempotency_key.in_(failed_keys), T.next_leg_id.is_(None))
+                    select(T.id).where(
+                        T.idempotency_key.in_(failed_keys),
+                        T.state == "failed",
+                        T.next_leg_id.is_(None),
+                    )
                 )
             )
             next_legs(session, settings, failed_ids, now)

@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
+from ums_pipelines.compliance import brandlimit
 from ums_pipelines.compliance.approvals import check_job
 from ums_pipelines.compliance.gate import ApprovalRequired
 from ums_pipelines.compliance.workflow import WorkflowError, transition
@@ -258,6 +259,7 @@ def resend_failed(store: Store, settings: Settings, job_id: str, actor: str) -> 
                 )
                 row.update(send_round=n)
                 rows.append(row)
+        brandlimit.gate_rows(session, settings, rows, {job_id: job.purpose}, now)
         links = take_links(rows)
         unrendered: list[int] = []
         for start in range(0, len(rows), 1000):

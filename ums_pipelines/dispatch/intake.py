@@ -19,16 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ums_pipelines.compliance import adrules, brandlimit
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
 from ums_pipelines.dispatch.compose import compose_row, request_key
 from ums_pipelines.dispatch.outbox import fall_back
 from ums_pipelines.dispatch.standing import IntakeError, parse_lane, standing_job
 from ums_pipelines.jobs import JobError, check_params, param_fields, template_variants
-from ums_pipelines.lanes import CHANNELS, Lane, Purpose, message_priority
+from ums_pipelines.lanes import CHANNELS, Lane, message_priority
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, as_utc, urgent, utcnow
-from ums_pipelines.store.models import Consent, Customer, Job, Message
+from ums_pipelines.store.models import Customer, Job, Message
 from ums_pipelines.store.sendplane import SendRequest
 from ums_pipelines.targets import contact_for
 
@@ -48,7 +49,11 @@ class SubmitResult:
 
 
 def _route(
-    session: Session, job: Job, customer: Customer | None, chain: Sequence[str] | None
+    session: Session,
+    settings: Settings,
+    job: Job,
+    customer: Customer | None,
+    chain: Sequence[str] | None,
 ) -> tuple[list[str], str | None]:
     """The channels this customer may be reached on, or why none (policy, not an error)."""
     if customer is None:
@@ -60,18 +65,13 @@ def _route(
     wanted = wanted or routes.get("default") or []
     if not wanted:
         return [], "chain: the job has no route for this customer"
-    granted = set(
-        session.scalars(
-            select(Consent.channel).where(
-                Consent.customer_id == customer.customer_id,
-                Consent.purpose == Purpose(job.purpose).consent_key,
-                Consent.granted.is_(True),
-            )
-        )
+    # The same consent rules as target extraction (an advertising consent's age, the
+    # transaction exception).
+    consented, why = adrules.intake_channels(
+        session, settings, job, customer.customer_id, wanted, utcnow()
     )
-    consented = [c for c in wanted if c in granted]
-    if not consented:
-        return [], f"chain: no consent on any of {', '.join(wanted)}"
+    if why is not None:
+        return [], why
     # A letter's address comes with its content (payload.dm), as in target extraction:
     # compose fails a DM leg that has none, with the reason, and the chain goes on.
     reachable = [c for c in consented if c == "dm" or contact_for(customer, c)]
@@ -211,7 +211,7 @@ def _write(
         missing = [c for c in chain if c not in variants]
         if missing:
             raise IntakeError(f"chain: the template has no {', '.join(missing)} variant")
-    route, reason = _route(session, job, customer, chain)
+    route, reason = _route(session, settings, job, customer, chain)
     request = SendRequest(
         caller=caller,
         caller_key=caller_key,
@@ -230,18 +230,20 @@ def _write(
         today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
         renderer = renderer_for(session, settings, job, now).with_params(values)
         key = request_key(job_id, caller, caller_key, 0)
-        row, error = compose_row(
+        row, _ = compose_row(
             job, variants[route[0]], customer, route, 0, now, today, renderer=renderer, key=key
         )
         row["priority"] = message_priority(lane, route[0])
+        brandlimit.gate_rows(session, settings, [row], {job_id: job.purpose}, now)
         links = take_links([row])
         message = Message(**row)
         session.add(message)
         session.flush()
         write_links(session, links)
         request.message_id = message.id
-        if error is not None:
-            # Not renderable on its first channel: the chain goes on at once.
+        if message.state == "failed":
+            # Not renderable on its first channel (or a brand message over the day's
+            # limit): the chain goes on at once.
             fall_back(session, settings, message)
     session.flush()
     return _result(request, True)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ums_pipelines.compliance import brandlimit
 from ums_pipelines.compliance.approvals import check_job
 from ums_pipelines.compliance.workflow import transition
 from ums_pipelines.content.plan import renderer_for, write_links
@@ -87,6 +88,7 @@ def enqueue_job(store: Store, settings: Settings, job_id: str, chunk: int = 2000
                 failed += composed.error is not None
                 rows.append(composed.message)
                 links.extend(composed.links)
+            brandlimit.gate_messages(session, settings, rows, {job_id: job.purpose}, now)
             session.add_all(rows)
             session.flush()
             write_links(session, links)
@@ -160,12 +162,14 @@ def fall_back(session: Session, settings: Settings, message: Message) -> Message
         # Accounted for, never sent: a cancelled job starts no new legs.
         composed.message.state, composed.message.error_code = "cancelled", "E-CANCELLED"
         composed.message.completed_at = now
+    brandlimit.gate_messages(session, settings, [composed.message], {job.job_id: job.purpose}, now)
     session.add(composed.message)
     session.flush()
     message.next_leg_id = composed.message.id
-    if composed.error is not None:
-        # A leg that cannot even be rendered (e.g. an emoji on SMS) is a failed row, and
-        # the chain goes on past it: stopping here would silently lose the customer.
+    if composed.message.state == "failed":
+        # A leg that cannot even be rendered (e.g. an emoji on SMS), or a brand message
+        # over the day's limit, is a failed row, and the chain goes on past it: stopping
+        # here would silently lose the customer.
         fall_back(session, settings, composed.message)
     return composed.message
 

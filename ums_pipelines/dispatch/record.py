@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ums_pipelines.billing import price_accepted
 from ums_pipelines.channels.tokens import retire_push_tokens
+from ums_pipelines.compliance import brandlimit
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import Renderer, take_links
 from ums_pipelines.dispatch import lastmile
@@ -362,6 +363,9 @@ def next_legs(
                 row.update(state="cancelled", error_code="E-CANCELLED", completed_at=now)
             rows.append(row)
         _stop_legs(session, [jobs[p.job_id] for p in parents], parents, rows, now)
+        # A brand leg over the recipient's daily limit is written failed and chains on.
+        purposes = {job_id: job.purpose for job_id, job in jobs.items()}
+        brandlimit.gate_rows(session, settings, rows, purposes, now)
         links = take_links(rows)
         inserted = session.execute(
             insert(MESSAGES).returning(T.id, T.parent_id, T.state, sort_by_parameter_order=True),
