@@ -76,6 +76,9 @@ ACTIONS: dict[str, str] = {
     "review.ingest": "operator",
     "review.serve": "operator",
     "targets.freeze": "operator",
+    "targets.segment": "author",
+    "targets.upload": "author",
+    "targets.show": ANY_ROLE,
     "dispatch.run": "operator",
     "receipts.poll": "operator",
     # real-time traffic and agents ('*': no department)
