@@ -28,6 +28,7 @@ from ums_pipelines.cli.review_hook import review_hook_app
 from ums_pipelines.cli.roles import roles_app
 from ums_pipelines.cli.senders import senders_app
 from ums_pipelines.cli.shortlink import shortlink_app
+from ums_pipelines.cli.targets import targets_app
 from ums_pipelines.cli.words import words_app
 
 __all__ = ["app", "main"]
@@ -63,6 +64,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(interface_app, name="interface")
 app.add_typer(budget_app, name="budget")
 app.add_typer(roles_app, name="roles")
+app.add_typer(targets_app, name="targets")
 console = Console()
 
 
