@@ -20,9 +20,11 @@ ids): a file, not a table, because a group is an operator's convenience, not a r
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from ums_pipelines import audit
 from ums_pipelines.compliance.access import authorize
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
+from ums_pipelines.dispatch.agent import start_agent
 from ums_pipelines.dispatch.compose import compose_row
 from ums_pipelines.jobs import template_variants
 from ums_pipelines.lanes import Lane, message_priority
@@ -47,6 +50,7 @@ __all__ = [
     "TestSendError",
     "TestSendResult",
     "companion_job_id",
+    "deliver",
     "load_groups",
     "save_group",
     "send_test",
@@ -216,3 +220,32 @@ def send_test(
             messages=len(messages),
         )  # fmt: skip
     return result
+
+
+async def deliver(
+    store: Store, settings: Settings, ids: list[int], seconds: float
+) -> dict[int, str]:
+    """Run a send agent here until the test messages ``ids`` are no longer waiting or
+    ``seconds`` pass (for a test send when no agent is running); their states."""
+    agent, task = start_agent(store, settings)
+    deadline = time.monotonic() + seconds
+    states: dict[int, str] = {}
+    try:
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            states = await asyncio.to_thread(_states, store, ids)
+            if all(s not in _WAITING for s in states.values()):
+                break
+    finally:
+        agent.stop()
+        await task
+    return await asyncio.to_thread(_states, store, ids)
+
+
+_WAITING = ("queued", "claimed")
+
+
+def _states(store: Store, ids: list[int]) -> dict[int, str]:
+    with store.reading() as session:
+        rows = session.execute(select(Message.id, Message.state).where(Message.id.in_(ids)))
+        return {i: s for i, s in rows}

@@ -29,6 +29,7 @@ from ums_pipelines.cli.roles import roles_app
 from ums_pipelines.cli.senders import senders_app
 from ums_pipelines.cli.shortlink import shortlink_app
 from ums_pipelines.cli.targets import targets_app
+from ums_pipelines.cli.testsend import job_test_send
 from ums_pipelines.cli.words import words_app
 
 __all__ = ["app", "main"]
@@ -47,6 +48,7 @@ app.command(name="submit")(submit)
 app.command(name="bench")(bench)
 app.command(name="dispatch")(dispatch)
 job_app.command("checks")(job_checks)
+job_app.command("test-send")(job_test_send)
 app.add_typer(job_app, name="job")
 app.add_typer(mo_app, name="mo")
 app.add_typer(optout_app, name="optout")
