@@ -171,6 +171,8 @@ def seed(store: Store, settings: Settings, n: int) -> None:
     with store.session() as session:
         grant_role(session, "test-head", "approver", "test", granted_by="test-admin")
         approve_job(session, JOB, "test-head")
+        # RBAC: `ums dispatch` runs as UMS_ACTOR, an operator of the department.
+        grant_role(session, "test-ops", "operator", "test", granted_by="test-admin")
 
 
 @pytest.fixture
@@ -219,6 +221,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
             UMS_DATABASE_URL=url,
             UMS_GATEWAY_URL=base_url,
             UMS_SMTP_PORT=str(smtp),
+            UMS_ACTOR="test-ops",
         )
         yield World(store, settings, env, base_url, tmp_path)
     finally:
