@@ -20,7 +20,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ums_pipelines.compliance import brandlimit, night
+from ums_pipelines.compliance import brandlimit, frequency, night
 from ums_pipelines.compliance.gate import require_approved
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
@@ -333,6 +333,8 @@ def materialize_chunk(
         refused = brandlimit.gate_rows(
             session, settings, rows[:step], purposes, now, skip_existing=True
         )
+        # Each message counts once towards the customer's frequency caps, with its row.
+        frequency.count_rows(session, settings, rows[:step], purposes, now, skip_existing=True)
         mine -= refused
         claimed = [c for c in _insert_claimed(session, rows[:step]) if c.idempotency_key in mine]
         write_links(session, _links_of(links, rows[:step]))
@@ -340,6 +342,7 @@ def materialize_chunk(
         with store.session() as session:
             batch = rows[start : start + step]
             more = brandlimit.gate_rows(session, settings, batch, purposes, now, skip_existing=True)
+            frequency.count_rows(session, settings, batch, purposes, now, skip_existing=True)
             mine -= more
             refused |= more
             written = _insert_claimed(session, batch)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ums_pipelines.compliance import adrules, brandlimit
+from ums_pipelines.compliance import adrules, brandlimit, frequency
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
 from ums_pipelines.dispatch.compose import compose_row, request_key
@@ -235,6 +235,7 @@ def _write(
         )
         row["priority"] = message_priority(lane, route[0])
         brandlimit.gate_rows(session, settings, [row], {job_id: job.purpose}, now)
+        frequency.count_rows(session, settings, [row], {job_id: job.purpose}, now)
         links = take_links([row])
         message = Message(**row)
         session.add(message)

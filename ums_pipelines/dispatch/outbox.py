@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ums_pipelines.compliance import brandlimit
+from ums_pipelines.compliance import brandlimit, frequency
 from ums_pipelines.compliance.approvals import check_job
 from ums_pipelines.compliance.workflow import transition
 from ums_pipelines.content.plan import renderer_for, write_links
@@ -89,6 +89,7 @@ def enqueue_job(store: Store, settings: Settings, job_id: str, chunk: int = 2000
                 rows.append(composed.message)
                 links.extend(composed.links)
             brandlimit.gate_messages(session, settings, rows, {job_id: job.purpose}, now)
+            frequency.count_messages(session, settings, rows, {job_id: job.purpose}, now)
             session.add_all(rows)
             session.flush()
             write_links(session, links)

@@ -42,8 +42,11 @@ DAY = NOON.date()
 
 def counts(bank: Any) -> dict[tuple[str, date], int]:
     with bank.store.session() as session:
+        # The brand channel's counts (the frequency caps count under channel "*").
         rows = session.execute(
-            select(RecipientDay.customer_id, RecipientDay.day, RecipientDay.count)
+            select(RecipientDay.customer_id, RecipientDay.day, RecipientDay.count).where(
+                RecipientDay.channel == "brand"
+            )
         )
         return {(c, d): n for c, d, n in rows}
 
