@@ -169,6 +169,8 @@ def test_a_suppression_reply_opts_out_of_advertising_before_the_next_send(
     assert phones[0][3:7] not in str(detail)
 
     # The next advertising job leaves the customer out; an informational one does not.
+    # (Its second advertising send of the day: the daily frequency cap is lifted here.)
+    bank.settings.freq_cap_day = {}
     ad_next = job(bank, Purpose.ADVERTISING)
     info_next = job(bank, Purpose.INFORMATIONAL)
     with bank.store.session() as session:
