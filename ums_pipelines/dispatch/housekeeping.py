@@ -99,6 +99,22 @@ def renew(store: Store, owner: str, lease: timedelta) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def confirm(store: Store, ids: Sequence[int], owner: str, lease: timedelta) -> set[int]:
+    """The fence before a send whose lease may have lapsed (the heartbeat was late): the
+    rows still ours, their leases extended; a row reaped meanwhile is another sender's
+    now and must not go out from here as well."""
+    if not ids:
+        return set()
+    with store.session() as session:
+        kept = session.scalars(
+            update(MESSAGES)
+            .where(T.id.in_(ids), T.lease_owner == owner, T.state == "claimed")
+            .values(lease_expires_at=utcnow() + lease)
+            .returning(T.id)
+        )
+        return set(kept)
+
+
 def release(store: Store, ids: Sequence[int], owner: str) -> int:
     """Hand claimed rows back unsent (provider down, shutting down): no attempt is used."""
     if not ids:

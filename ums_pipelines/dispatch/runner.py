@@ -104,6 +104,7 @@ class Dispatcher:
         self._leg_timeout: timedelta | None = None
         self._night: night.NightScreen | None = None
         self._stops = lastmile.StopScreen(store, self.owner)
+        self._renewed = time.monotonic()  # when the last lease renewal began
 
     # -- the hot path -------------------------------------------------------------------
 
@@ -220,6 +221,15 @@ class Dispatcher:
                 part, batch = allowed[:granted], allowed[granted:]
                 if not part:
                     continue
+            if time.monotonic() - self._renewed > self.lease.total_seconds() / 2:
+                # The heartbeat is late (a stalled loop): leases may have lapsed and the
+                # rows been reaped by another dispatcher; send only what is still ours.
+                ours = await asyncio.to_thread(
+                    hk.confirm, self.store, [c.id for c in part], self.owner, self.lease
+                )
+                part = [c for c in part if c.id in ours]
+                if not part:
+                    continue
             outcomes = await adapter.send(part)
             await asyncio.to_thread(self._record, provider, outcomes, part)
 
@@ -319,6 +329,7 @@ class Dispatcher:
                 for c in CHANNELS
                 for _ in range(adapters[c].concurrency)
             ]
+            self._renewed = time.monotonic()
             heartbeat = asyncio.create_task(self._heartbeat())
             children = [*tasks, heartbeat]
             result.status = await self._housekeep(
@@ -370,7 +381,9 @@ class Dispatcher:
         try:
             while True:
                 await asyncio.sleep(self.lease.total_seconds() / 3)
+                began = time.monotonic()
                 await loop.run_in_executor(pool, hk.renew, self.store, self.owner, self.lease)
+                self._renewed = began
         finally:
             pool.shutdown(wait=False)
 
