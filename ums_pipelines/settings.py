@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     shortlink_port: int = Field(
         default=8950, ge=1, le=65535, description="Port the redirect service listens on."
     )
+    # Opt-out feeds (customers/optout_feeds.py, customers/unsubscribe.py): both secrets
+    # come from the environment only, never a file in the repository.
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key of the e-mail one-click unsubscribe tokens (/u/{token}"
+        " on the short-link server); unset: no token is made and /u/ answers 404.",
+    )
+    app_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key the bank's app signs POST /app/push-settings with;"
+        " unset: the endpoint refuses every call (503).",
+    )
     approval_threshold: int = Field(
         default=10_000,
         ge=0,
