@@ -11,7 +11,13 @@ from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store
 from ums_pipelines.store.models import Job
 
-__all__ = ["DEMO_ADMIN", "DEMO_HEAD", "approve_demo_job", "seed_demo_staff"]
+__all__ = [
+    "DEMO_ADMIN",
+    "DEMO_HEAD",
+    "approve_demo_job",
+    "approve_standing_ads",
+    "seed_demo_staff",
+]
 
 DEMO_HEAD = "demo-head"
 DEMO_ADMIN = "demo-admin"  # grants the demo's roles, as an admin would at deployment
@@ -52,3 +58,26 @@ def approve_demo_job(store: Store, settings: Settings) -> str:
             f" ({job.department} head), v{row.content_version} x {row.target_count:,} targets;"
             f" {why}"
         )
+
+
+def approve_standing_ads(
+    store: Store, settings: Settings, template_codes: list[str], sender: str
+) -> list[str]:
+    """Real-time advertising goes out only under an approved standing job: the demo's
+    department head approves the standing job of each advertising template (once per
+    content version); returns the approved job ids."""
+    from ums_pipelines.dispatch.standing import standing_job
+
+    approved = []
+    for code in template_codes:
+        job_id = standing_job(store, code, None, sender)
+        with store.session() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            if needs_approval(job, settings) is None:
+                continue
+            if valid_approval(session, job) is None:
+                grant_role(session, DEMO_HEAD, "approver", job.department, granted_by=DEMO_ADMIN)
+                approve_job(session, job_id, DEMO_HEAD, "demo: real-time advertising checked")
+            approved.append(job_id)
+    return approved

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from ums_pipelines.demo_approval import approve_standing_ads
 from ums_pipelines.demo_templates import register_showcase_templates
 from ums_pipelines.dispatch.agent import AgentConfig, start_agent
 from ums_pipelines.dispatch.intake import submit
@@ -172,6 +173,7 @@ def run_showcase(
     if len(known) < len(_CUSTOMERS):
         raise RuntimeError("showcase customers are not in the store: run the customer sync")
     register_showcase_templates(store, settings)
+    approve_standing_ads(store, settings, sorted({i.template for i in SHOWCASE}), sender)
     new = 0
     for item in SHOWCASE:
         result = submit(

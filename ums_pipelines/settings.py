@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         description="A bulk job with more targets than this needs the department head's"
         " approval (four-eyes); every advertising job needs it whatever its size.",
     )
+    realtime_ad_approval: bool = Field(
+        default=True,
+        description="Real-time advertising (a standing job of an advertising template)"
+        " is sent only after the owning department head approved that standing job,"
+        " once per content version, routes and sender.",
+    )
 
     # Stage checks after target extraction (compliance.stages): a block stops the job
     # from being approved or sent until it is fixed or an approver acknowledges it.

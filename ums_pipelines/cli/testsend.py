@@ -11,14 +11,6 @@ from rich.markup import escape
 
 from ums_pipelines.cli.common import ACTOR, authorized, open_store
 from ums_pipelines.compliance.access import job_department
-from ums_pipelines.testsends import (
-    ACTION,
-    TestSendError,
-    deliver,
-    load_groups,
-    save_group,
-    send_test,
-)
 
 __all__ = ["job_test_send"]
 
@@ -43,6 +35,16 @@ def job_test_send(
     actor: Annotated[str, ACTOR] = "",
 ) -> None:
     """Send the job's content to staff (marked as a test, never to a customer)."""
+    # The send path loads Polars: imported when the command runs, not at CLI start-up.
+    from ums_pipelines.testsends import (
+        ACTION,
+        TestSendError,
+        deliver,
+        load_groups,
+        save_group,
+        send_test,
+    )
+
     console = Console(soft_wrap=True)
     with open_store() as (store, settings):
         authorized(store, actor, ACTION, job_department(job_id))

@@ -31,6 +31,7 @@ from ums_pipelines.compliance.roles import require_role
 from ums_pipelines.compliance.sender_recheck import SenderStopped, recheck_sender
 from ums_pipelines.compliance.stages import open_blocks
 from ums_pipelines.compliance.workflow import transition
+from ums_pipelines.lanes import Purpose
 from ums_pipelines.settings import Settings, get_settings
 from ums_pipelines.store.compliance import Approval
 from ums_pipelines.store.engine import Store, utcnow
@@ -64,7 +65,7 @@ def _decidable(session: Session, job_id: str, actor: str) -> Job:
         raise KeyError(f"job_id: no job {job_id!r}")
     if job.status in _CLOSED:
         raise ApprovalError(f"job {job_id} is {job.status}: there is nothing left to decide")
-    if job.status == "standing":
+    if job.status == "standing" and job.purpose != Purpose.ADVERTISING.value:
         raise ApprovalError(f"job {job_id} is a standing real-time job: it is not approved")
     if job.created_by is None:
         # Four-eyes cannot be shown without knowing the first pair.
@@ -95,7 +96,7 @@ def approve_job(
 ) -> Approval:
     """Approve the job as it is now; the same approver approving it again changes nothing."""
     job = _decidable(session, job_id, approver)
-    if job.target_count is None:
+    if job.target_count is None and job.status != "standing":
         raise ApprovalError(
             f"job {job_id} has no frozen target list: an approval is tied to the target count"
         )

@@ -110,6 +110,11 @@ def fingerprint(job: Job) -> str:
 def needs_approval(job: Job, settings: Settings) -> str | None:
     """Why the job needs the department head's approval, or None when it does not."""
     if job.status == "standing":
+        # A standing job carries one request at a time, checked at intake; advertising
+        # is still every advertising job: approved once per content version, routes and
+        # sender (its fingerprint), before the first request goes out.
+        if job.purpose == Purpose.ADVERTISING.value and settings.realtime_ad_approval:
+            return "real-time advertising needs approval once per content version"
         return None
     if job.purpose == Purpose.ADVERTISING.value:
         return "every advertising job needs approval"
@@ -174,9 +179,26 @@ def _missing(session: Session, job: Job) -> str:
     return "no approval by the department head (ums approval approve JOB --actor HEAD)"
 
 
+def _missing_standing(session: Session, job: Job) -> str:
+    for row in decisions(session, job.job_id):
+        if row.decision == "rejected" and row.voided_at is None:
+            return f"rejected by {row.decided_by}: {row.reason}"
+        if row.decision == "approved":
+            return f"the job changed after {row.decided_by}'s approval; approve it again"
+    return (
+        f"no approval by the head of {job.department}"
+        f" (ums approval approve {job.job_id} --actor HEAD)"
+    )
+
+
 def require_approved(session: Session, settings: Settings, job: Job) -> None:
     """Raise ApprovalRequired when the job needs approval and has no valid one, and
     StageBlocked (one of its kind) when a stage check blocks it, approval or not."""
+    if job.status == "standing":
+        needed = needs_approval(job, settings)
+        if needed is None or valid_approval(session, job) is not None:
+            return
+        raise ApprovalRequired(job.job_id, needed, _missing_standing(session, job))
     if job.status in EXEMPT_STATUSES:
         return
     blocks = open_blocks(job)

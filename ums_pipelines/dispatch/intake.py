@@ -20,13 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ums_pipelines.compliance import adrules, brandlimit, frequency
+from ums_pipelines.compliance.gate import ApprovalRequired, require_approved
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
 from ums_pipelines.dispatch.compose import compose_row, request_key
 from ums_pipelines.dispatch.outbox import fall_back
 from ums_pipelines.dispatch.standing import IntakeError, parse_lane, standing_job
 from ums_pipelines.jobs import JobError, check_params, param_fields, template_variants
-from ums_pipelines.lanes import CHANNELS, Lane, message_priority
+from ums_pipelines.lanes import CHANNELS, Lane, Purpose, message_priority
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, as_utc, urgent, utcnow
 from ums_pipelines.store.models import Customer, Job, Message
@@ -196,6 +197,12 @@ def _write(
         raise IntakeError(f"job_id: no job {job_id!r}")
     if job.status in _CLOSED:
         raise IntakeError(f"job_id: job {job_id!r} is {job.status}")
+    if job.purpose == Purpose.ADVERTISING.value:
+        # Real-time advertising goes out only under the department head's approval.
+        try:
+            require_approved(session, settings, job)
+        except ApprovalRequired as exc:
+            raise IntakeError(f"job_id: {exc}") from None
     lane = lane if lane is not None else Lane(job.priority)
     now = utcnow()
     # The request's values for the content's job variables (an amount, a balance...):

@@ -106,7 +106,8 @@ def standing_job(
                 template_code=template_code,
                 routes=_default_routes(channels),
                 sender_number=sender,
-                department="realtime",
+                # The owning department's head approves real-time advertising.
+                department=template.department or "realtime",
                 actor="intake",
                 lane=lane,
                 per_request=True,
