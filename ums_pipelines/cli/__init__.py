@@ -23,6 +23,17 @@ from ums_pipelines.cli.job_checks import job_checks
 from ums_pipelines.cli.message import message_app
 from ums_pipelines.cli.mo import mo_app
 from ums_pipelines.cli.optout import optout_app
+from ums_pipelines.cli.optout_feeds import (
+    add as optout_add,
+)
+from ums_pipelines.cli.optout_feeds import (
+    import_080,
+    import_kakao_blocks,
+    push_off,
+)
+from ums_pipelines.cli.optout_feeds import (
+    list_cmd as optout_list,
+)
 from ums_pipelines.cli.pii import pii_app
 from ums_pipelines.cli.review_hook import review_hook_app
 from ums_pipelines.cli.roles import roles_app
@@ -51,6 +62,11 @@ job_app.command("checks")(job_checks)
 job_app.command("test-send")(job_test_send)
 app.add_typer(job_app, name="job")
 app.add_typer(mo_app, name="mo")
+optout_app.command("import-080")(import_080)
+optout_app.command("import-kakao-blocks")(import_kakao_blocks)
+optout_app.command("push-off")(push_off)
+optout_app.command("list")(optout_list)
+optout_app.command("add")(optout_add)
 app.add_typer(optout_app, name="optout")
 app.add_typer(consent_app, name="consent")
 app.add_typer(message_app, name="message")

@@ -64,7 +64,7 @@ def serve(
             " Ctrl-C stops it"
         )
         # No access log: each line would pair a customer's link code with a client IP.
-        app = create_app(store, content_dir=settings.content_dir)
+        app = create_app(store, content_dir=settings.content_dir, settings=settings)
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
     finally:
         store.dispose()

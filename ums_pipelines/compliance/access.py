@@ -93,6 +93,9 @@ ACTIONS: dict[str, str] = {
     "mo.handle": "operator",
     "optout.due": "operator",
     "optout.confirm": "operator",
+    "optout.import": "operator",  # 080 file, Kakao blocks, push-off events
+    "optout.add": "operator",  # a call-centre request
+    "optout.list": "operator",
     "consent.reconfirm": "operator",
     "consent.due": "operator",
     "shortlink.serve": "operator",

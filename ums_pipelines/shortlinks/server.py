@@ -28,9 +28,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from ums_pipelines.channels.content import ContentError, ContentStore
+from ums_pipelines.settings import Settings
 from ums_pipelines.shortlinks.codes import is_code
 from ums_pipelines.shortlinks.store import record_click, resolve
 from ums_pipelines.store.content import ShortLink
@@ -225,11 +226,17 @@ def create_app(
     store: Store,
     clock: Callable[[], datetime] = utcnow,
     content_dir: Path | None = None,
+    settings: Settings | None = None,
 ) -> Starlette:
     """The redirect service over ``store``; ``clock`` (aware UTC) decides expiry. With
-    ``content_dir`` (``Settings.content_dir``) it also serves the messages' images."""
+    ``content_dir`` (``Settings.content_dir``) it also serves the messages' images, with
+    ``settings`` the opt-out endpoints (``/u/{token}``, ``/app/push-settings``)."""
     redirects = _Redirects(store, clock)
-    routes = []
+    routes: list[BaseRoute] = []
+    if settings is not None:
+        from ums_pipelines.shortlinks.unsubscribe import optout_routes
+
+        routes += optout_routes(store, settings, clock)
     if content_dir is not None:
         images = _Images(content_dir)
         routes.append(Route("/i/{ref}", _guarded("image", images.get), methods=["GET", "HEAD"]))
