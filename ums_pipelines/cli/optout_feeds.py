@@ -4,8 +4,10 @@ opt-out list from every channel, and reading it (customers/optout_feeds.py)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -15,12 +17,14 @@ from rich.table import Table
 from ums_pipelines.cli.common import ACTOR, authorized, open_store
 from ums_pipelines.customers.optout_feeds import FeedResult
 from ums_pipelines.masking import mask_text
+from ums_pipelines.settings import Settings
 
 __all__ = ["add", "import_080", "import_kakao_blocks", "list_cmd", "push_off"]
 
 console = Console()
 FILE = typer.Argument(exists=True, dir_okay=False, readable=True, help="The feed's file.")
 JSON = typer.Option("--json", help="Print the result as JSON.")
+_T = TypeVar("_T")
 
 
 def _show(result: FeedResult, as_json: bool) -> None:
@@ -45,8 +49,15 @@ def _show(result: FeedResult, as_json: bool) -> None:
         console.print(table)
 
 
-def _read(path: Path) -> bytes:
-    return path.read_bytes()
+def _parsed(parse: Callable[[bytes, ZoneInfo], _T], file: Path, settings: Settings) -> _T:
+    """The feed file parsed, or exit 2 naming why it cannot be read at all."""
+    from ums_pipelines.customers.optout_files import FeedError
+
+    try:
+        return parse(file.read_bytes(), settings.tz)
+    except FeedError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
 
 
 def import_080(
@@ -57,15 +68,11 @@ def import_080(
     """The 080 vendor's daily file (phone, opted_out_at[, called_number]; UTF-8 or CP949):
     every customer with the number is opted out of advertising on every channel."""
     from ums_pipelines.customers.optout_feeds import SCOPES_080, apply_phone_events
-    from ums_pipelines.customers.optout_files import FeedError, parse_080
+    from ums_pipelines.customers.optout_files import parse_080
 
     with open_store() as (store, settings):
         authorized(store, actor, "optout.import")
-        try:
-            events, bad = parse_080(_read(file), settings.tz)
-        except FeedError as exc:
-            console.print(f"[red]{escape(str(exc))}[/red]")
-            raise typer.Exit(2) from None
+        events, bad = _parsed(parse_080, file, settings)
         result = apply_phone_events(
             store,
             events,
@@ -87,15 +94,11 @@ def import_kakao_blocks(
     """Kakao's report of users who blocked the bank's channel (phone, blocked_at,
     sender_key; CSV or JSON Lines): FriendTalk and brand advertising end for them."""
     from ums_pipelines.customers.optout_feeds import SCOPES_KAKAO_BLOCK, apply_phone_events
-    from ums_pipelines.customers.optout_files import FeedError, parse_kakao_blocks
+    from ums_pipelines.customers.optout_files import parse_kakao_blocks
 
     with open_store() as (store, settings):
         authorized(store, actor, "optout.import")
-        try:
-            events, bad = parse_kakao_blocks(_read(file), settings.tz)
-        except FeedError as exc:
-            console.print(f"[red]{escape(str(exc))}[/red]")
-            raise typer.Exit(2) from None
+        events, bad = _parsed(parse_kakao_blocks, file, settings)
         result = apply_phone_events(
             store,
             events,
@@ -119,15 +122,11 @@ def push_off(
     """The app's push-off events (JSON Lines: customer_id or push_token, at,
     marketing_only): push opt-outs, of advertising only when marketing_only."""
     from ums_pipelines.customers.optout_feeds import apply_push_file
-    from ums_pipelines.customers.optout_files import FeedError, parse_push_events
+    from ums_pipelines.customers.optout_files import parse_push_events
 
     with open_store() as (store, settings):
         authorized(store, actor, "optout.import")
-        try:
-            events, bad = parse_push_events(_read(file), settings.tz)
-        except FeedError as exc:
-            console.print(f"[red]{escape(str(exc))}[/red]")
-            raise typer.Exit(2) from None
+        events, bad = _parsed(parse_push_events, file, settings)
         result = apply_push_file(store, events, bad, name=file.name, actor=actor)
     _show(result, as_json)
 
