@@ -28,6 +28,11 @@ def build_mime(m: Claimed, sender: str, content: ContentStore | None) -> EmailMe
     if m.html_body:
         msg.add_alternative(m.html_body, subtype="html")
     parts = Payload.from_json(m.payload)
+    if parts.list_unsubscribe:
+        from ums_pipelines.customers.unsubscribe import list_unsubscribe_headers
+
+        for header, value in list_unsubscribe_headers(parts.list_unsubscribe).items():
+            msg[header] = value
     attachments, images = parts.attachments, parts.images
     if (attachments or images) and content is None:
         raise ValueError("payload.attachments: no content store to read them from")

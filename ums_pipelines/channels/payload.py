@@ -113,6 +113,8 @@ class Payload(_Part):
     dm: DmLetter | None = None
     # Template variables of an AlimTalk/RCS template, as approved (name -> rendered value).
     variables: dict[str, str] = Field(default_factory=dict)
+    # An advertising e-mail's one-click unsubscribe address (RFC 8058), set at compose.
+    list_unsubscribe: str | None = None
 
     def to_json(self) -> dict[str, Any] | None:
         """The column value: NULL for an empty payload, so plain texts stay lean."""

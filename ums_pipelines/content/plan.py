@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -68,7 +69,7 @@ def renderer_for(session: Session, settings: Settings, job: Job, now: datetime) 
         "params": params,
     }
     kinds = {s.kind for s in specs}
-    return Renderer(
+    renderer = Renderer(
         specs,
         job_values,
         day,
@@ -77,6 +78,12 @@ def renderer_for(session: Session, settings: Settings, job: Job, now: datetime) 
         occasion=params.get("occasion"),
         images=_images(settings) if VariableKind.IMAGE in kinds else None,
     )
+    secret = settings.unsubscribe_secret
+    if job.purpose == "advertising" and secret is not None and secret.get_secret_value():
+        from ums_pipelines.customers.unsubscribe import unsubscribe_url
+
+        renderer.unsubscribe = partial(unsubscribe_url, settings)
+    return renderer
 
 
 def write_links(session: Session, links: Sequence[dict[str, Any]]) -> None:

@@ -153,6 +153,8 @@ class Renderer:
         )
         self._image_cache: dict[str, Image] = {}
         self._used: dict[str, frozenset[str]] = {}
+        # customer id -> one-click unsubscribe URL, for an advertising job's e-mails.
+        self.unsubscribe: Callable[[str], str] | None = None
 
     def with_params(self, values: Mapping[str, str]) -> Renderer:
         """The same renderer for one real-time request, its own values over the job's."""
@@ -162,7 +164,7 @@ class Renderer:
         other = Renderer(
             self.specs, job_values, self.day, self.links, self.phrases, self.occasion, self.images
         )
-        other.legacy = self.legacy
+        other.legacy, other.unsubscribe = self.legacy, self.unsubscribe
         return other
 
     def _plain(self, spec: VariableSpec, customer: Any) -> str | None:

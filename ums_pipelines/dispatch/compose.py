@@ -209,6 +209,9 @@ def compose_row(
             body = links.shorten(body)
             html = links.shorten_html(html) if html else html
             payload = shorten_payload(links, payload) if payload is not None else None
+        if channel == "email" and renderer is not None and renderer.unsubscribe is not None:
+            url = renderer.unsubscribe(customer.customer_id)
+            payload = (payload or Payload()).model_copy(update={"list_unsubscribe": url})
         platform = getattr(customer, "push_platform", None)
         # A number abroad (stored in E.164, "+..."): international SMS, UTF-8 allowed.
         phone = customer.phone if channel == "sms" else None
