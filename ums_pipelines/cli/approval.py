@@ -131,7 +131,13 @@ def status(
         state = approval_state(session, settings, job_id)
         _console().print(f"job {escape(job_id)}  fingerprint {state.fingerprint[:12]}")
         _console().print(f"needs approval: {escape(state.needed or 'no')}")
-        if state.valid is not None:
+        if state.blocks:
+            checks = ", ".join(str(b.get("check")) for b in state.blocks)
+            _console().print(
+                f"[red]blocked[/red] by stage checks ({escape(checks)}): fix them or have an"
+                " approver acknowledge them (ums job checks)"
+            )
+        elif state.valid is not None:
             _console().print(
                 f"[green]approved[/green] by {escape(state.valid.decided_by)}"
                 f" at {_when(state.valid.decided_at, settings)}: may send"

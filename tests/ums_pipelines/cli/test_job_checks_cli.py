@@ -66,6 +66,8 @@ def test_budget_blocks_then_acknowledged(bank: Any, grant: Any) -> None:
     refused = cli("dispatch", job_id, "--deadline", "5", code=1)
     assert "job over is blocked by its stage checks (budget: estimated 40 KRW" in refused
     assert bank.messages(job_id) == []
+    status = cli("approval", "status", job_id)
+    assert "blocked by stage checks (budget)" in status and "may send" not in status
 
     shown = json.loads(cli("budget", "show", "--json"))
     assert shown == [
