@@ -298,6 +298,45 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="A segment query running longer is interrupted."
     )
 
+    # Retention (ums_pipelines/retention, docs/retention.md): days after a message's
+    # creation (Korea-time days) before each data class is purged.
+    retention_message_content_days: int = Field(
+        default=365,
+        gt=0,
+        description="Recipient address, subject, body, HTML body, payload and error text of"
+        " a message are redacted after this many days (the row and its counts stay).",
+    )
+    retention_delivery_events_days: int = Field(
+        default=365, gt=0, description="Delivery events are deleted after this many days."
+    )
+    retention_message_rows_days: int = Field(
+        default=1825,
+        gt=0,
+        description="Message rows are deleted after this many days (5 years: records of"
+        " electronic financial transactions); the analytics copy keeps them without the"
+        " customer id, so aggregates stay.",
+    )
+    retention_audit_days: int = Field(
+        default=1825,
+        description="Audit log rows older than this are archived and deleted; never below"
+        " 730 (access and processing logs are kept at least 2 years).",
+    )
+    retention_notice_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="A purge runs only for a plan recorded at least this many hours earlier.",
+    )
+
+    @field_validator("retention_audit_days")
+    @classmethod
+    def _audit_minimum(cls, value: int) -> int:
+        if value < 730:
+            raise ValueError(
+                f"retention_audit_days: {value} is below the legal minimum of 730 days"
+                " (access and processing logs are kept at least 2 years)"
+            )
+        return value
+
     @field_validator("freq_cap_day", "freq_cap_week")
     @classmethod
     def _caps(cls, value: dict[str, int | None]) -> dict[str, int | None]:
@@ -344,6 +383,10 @@ class Settings(BaseSettings):
     @property
     def analytics_path(self) -> Path:
         return self.resolved_home / "analytics" / "ums.duckdb"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.resolved_home / "archive"
 
     @property
     def reports_dir(self) -> Path:

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, create_engine
 from ums_pipelines.store import compliance as _compliance  # noqa: F401 - registers its tables
 from ums_pipelines.store import contact as _contact  # noqa: F401 - registers its tables
 from ums_pipelines.store import content as _content  # noqa: F401 - registers its tables
+from ums_pipelines.store import retention as _retention  # noqa: F401 - registers its tables
 from ums_pipelines.store import sendplane as _sendplane  # noqa: F401 - registers its tables
 from ums_pipelines.store.models import Base
 
