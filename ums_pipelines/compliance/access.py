@@ -100,6 +100,10 @@ ACTIONS: dict[str, str] = {
     "consent.due": "operator",
     "shortlink.serve": "operator",
     "shortlink.clicks": ANY_ROLE,
+    # contact history (docs/history.md): the care queue's role looks up, masked; the
+    # unmasked view is for a dispute or an inquiry, a rarer role's, and audited
+    "history.view": "operator",
+    "history.unmask": "auditor",
     # registries: forbidden words (department or '*'), sender registry (owner department)
     "words.add": "reviewer",
     "words.retire": "reviewer",
