@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         description="An MO reply without a reference answers the latest message sent to"
         " its number from the bank number it went to, within this many hours.",
     )
+    history_response_days: int = Field(
+        default=7,
+        ge=0,
+        description="Contact history: a reply or an opt-out linked to no message counts as"
+        " the response to the customer's latest contact within this many days before it.",
+    )
     mo_keywords_file: Path | None = Field(
         default=None,
         description="JSON {keyword: {route, purpose?, channel?}} replacing the MO keyword"
