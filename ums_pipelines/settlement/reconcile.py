@@ -169,13 +169,13 @@ def reconcile(
             result.differences.append(Difference("count", mtype, ours_n, str(inv_n), line=at))
         ours_unit = next(iter(prices[mtype])) if len(prices[mtype]) == 1 else None
         if line is not None and ours_unit is not None and line.unit_price != ours_unit:
-            text = (str(ours_unit), str(line.unit_price.normalize()))
+            text = (_text(ours_unit), _text(line.unit_price))
             result.differences.append(Difference("unit_price", mtype, *text, line=at))
             continue  # the price explains the amount
         unit = line.unit_price if line else Decimal(0)
         expected = amount[mtype] + explained_amt[mtype] + residual * unit
         if abs(inv_amt - expected) > tolerance:
-            text = (str(expected.normalize()), str(inv_amt.normalize()))
+            text = (_text(expected), _text(inv_amt))
             result.differences.append(Difference("amount", mtype, *text, line=at))
     return result
 
@@ -197,7 +197,7 @@ def _match_detail(
         row = known.get(line.message_key)
         # One message billed under both of its keys is billed twice too.
         ident = f"#{row.id}" if row is not None else line.message_key
-        amt = str(line.amount.normalize())
+        amt = _text(line.amount)
 
         def add(
             kind: str, mtype: str, ours: str | None = None, billed: str = amt, at: DetailLine = line
@@ -215,17 +215,21 @@ def _match_detail(
         if not row.in_month:
             add("billed_other_month", line.message_type, "other month")
         elif row.message_type != line.message_type:
-            ours_text = f"{row.message_type} {row.unit}"
+            ours_text = f"{row.message_type} {_text(row.unit)}"
             add("message_type", row.message_type, ours_text, f"{line.message_type} {amt}")
         elif line.amount != row.unit:
-            add("price", row.message_type, str(row.unit))
+            add("price", row.message_type, _text(row.unit))
     for row in ours:
         if row.id not in billed_ids:
             key = row.keys[0] if row.keys else f"#{row.id}"
             diffs.append(
-                Difference("delivered_not_billed", row.message_type, str(row.unit), None, key)
+                Difference("delivered_not_billed", row.message_type, _text(row.unit), None, key)
             )
     return diffs
+
+
+def _text(amount: Decimal) -> str:
+    return f"{amount.normalize():f}"
 
 
 def _effects(diffs: Sequence[Difference]) -> list[tuple[str, int, Decimal]]:
