@@ -30,6 +30,7 @@ from ums_pipelines.store.engine import as_utc, utcnow
 from ums_pipelines.store.models import AuditLog, Watermark
 
 __all__ = [
+    "BASE",
     "GENESIS",
     "HEAD",
     "AuditChainBroken",
@@ -42,6 +43,9 @@ __all__ = [
 
 GENESIS = "0" * 64
 HEAD = "audit:head"  # watermark name of the newest row's ``id:hash``
+# ``id:hash`` of the newest row a retention purge deleted (archived first): the oldest
+# row left links to it instead of GENESIS.
+BASE = "audit:base"
 AUDIT_LOCK = 0x554D5341  # "UMSA": the advisory lock key of audit appends
 PAGE = 2000  # rows per read: memory stays flat however long the log is
 _RECENT = 64  # hashes remembered to recognise a row that links past an inserted one
@@ -248,7 +252,9 @@ def verify_log(
     there with that hash. ``progress`` is called with the running count after each page.
     """
     walker = _Walker(anchor)
-    after = 0
+    base = session.get(Watermark, BASE)
+    walker.last = _parse_head(base.value) if base else None
+    after = walker.last[0] if walker.last else 0
     head = _head(session)
     while True:
         page = session.execute(

@@ -1,0 +1,1 @@
+"""Retention: per-class policies, legal holds, noticed purges and the Parquet archive."""
