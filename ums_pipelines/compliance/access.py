@@ -120,6 +120,11 @@ ACTIONS: dict[str, str] = {
     # analytics and reports ('*')
     "analytics.export": "operator",
     "report.render": "operator",
+    # retention: purges are operations; a legal hold is the auditor's (compliance) call
+    "retention.plan": "operator",
+    "retention.purge": "operator",
+    "retention.hold": "auditor",
+    "retention.list": ANY_ROLE,
     # the trail and the roles
     "audit.verify": "auditor",
     "audit.show": "auditor",
