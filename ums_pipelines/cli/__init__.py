@@ -16,8 +16,10 @@ from ums_pipelines.cli.budget import budget_app
 from ums_pipelines.cli.consent import consent_app
 from ums_pipelines.cli.content import content_app
 from ums_pipelines.cli.content_preview import preview
+from ums_pipelines.cli.cost import cost_app
 from ums_pipelines.cli.demo import demo
 from ums_pipelines.cli.dispatch import dispatch, job_app
+from ums_pipelines.cli.history import history
 from ums_pipelines.cli.interface import interface_app
 from ums_pipelines.cli.job_checks import job_checks
 from ums_pipelines.cli.message import message_app
@@ -35,6 +37,7 @@ from ums_pipelines.cli.optout_feeds import (
     list_cmd as optout_list,
 )
 from ums_pipelines.cli.pii import pii_app
+from ums_pipelines.cli.retention import retention_app
 from ums_pipelines.cli.review_hook import review_hook_app
 from ums_pipelines.cli.roles import roles_app
 from ums_pipelines.cli.senders import senders_app
@@ -57,6 +60,7 @@ app.command(name="demo")(demo)
 app.add_typer(agent_app, name="agent")
 app.command(name="submit")(submit)
 app.command(name="bench")(bench)
+app.command(name="history")(history)
 app.command(name="dispatch")(dispatch)
 job_app.command("checks")(job_checks)
 job_app.command("test-send")(job_test_send)
@@ -81,8 +85,10 @@ app.add_typer(review_hook_app, name="review-hook")
 app.add_typer(audit_app, name="audit")
 app.add_typer(interface_app, name="interface")
 app.add_typer(budget_app, name="budget")
+app.add_typer(cost_app, name="cost")
 app.add_typer(roles_app, name="roles")
 app.add_typer(targets_app, name="targets")
+app.add_typer(retention_app, name="retention")
 console = Console()
 
 
