@@ -282,3 +282,29 @@ def test_phone_spellings() -> None:
     assert phone_spellings("+82 10 1234 5678") == ["+821012345678", "010-1234-5678", "01012345678"]
     with pytest.raises(ValueError, match=r"^phone:"):
         phone_spellings("12")
+
+
+def test_real_dispatch_fallbacks_fold_into_one_contact_each(sim_bank: Any) -> None:
+    """Through the dispatcher and the gateway simulator: a push to an unregistered token
+    fails and falls back to SMS; the history shows one contact per customer."""
+    import asyncio
+
+    from ums_pipelines.dispatch.runner import Dispatcher
+
+    customers = [f"P{i}" for i in range(4)]
+    for i, cid in enumerate(customers):
+        sim_bank.add_customer(cid, preferred="push", push_token=f"invalid-{i}")
+    job_id = sim_bank.targeted()
+    result = asyncio.run(
+        Dispatcher(sim_bank.store, sim_bank.settings, tick=0.05).run_job(job_id, 60)
+    )
+    assert result.terminal
+    messages = sim_bank.messages(job_id)
+    with sim_bank.store.session() as session:
+        found = contact_history(session, customers)
+    assert sorted(c.customer_id for c in found) == customers
+    assert sum(len(c.legs) for c in found) == len(messages)
+    for c in found:
+        assert c.kind == "campaign" and c.channels == ("push", "sms")
+        assert c.legs[0].state == "failed" and c.state == c.legs[-1].state
+        assert (c.delivered_channel == "sms") == (c.state == "delivered")
