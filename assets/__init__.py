@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets import analytics, consent, contact, customer_db, customers, dispatch
+from assets import analytics, consent, contact, customer_db, customers, dispatch, retention
 
 __all__ = ["defs"]
 
@@ -14,6 +14,7 @@ defs = dg.Definitions(
         *contact.ASSETS,
         *analytics.ASSETS,
         *consent.ASSETS,
+        *retention.ASSETS,
     ],
     asset_checks=[
         *customers.CHECKS,

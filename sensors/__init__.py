@@ -5,6 +5,7 @@ import dagster as dg
 from sensors.consent import consent_notices_job, consent_notices_schedule
 from sensors.customer_db import customer_db_job, customer_db_sensor
 from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, mo_job, receipts_job
+from sensors.retention import retention_job, retention_schedule
 from sensors.review import review_decisions_sensor
 from sensors.sensors import customer_files_sensor, mo_sensor, new_jobs_sensor, receipts_sensor
 
@@ -27,6 +28,7 @@ defs = dg.Definitions(
         customer_db_job,
         analytics_job,
         consent_notices_job,
+        retention_job,
     ],
     sensors=[
         new_jobs_sensor,
@@ -36,5 +38,5 @@ defs = dg.Definitions(
         customer_db_sensor,
         review_decisions_sensor,
     ],
-    schedules=[analytics_schedule, consent_notices_schedule],
+    schedules=[analytics_schedule, consent_notices_schedule, retention_schedule],
 )

@@ -32,6 +32,7 @@ ASSETS = {
     "daily_report",
     "optout_confirmations",
     "consent_reconfirm_notices",
+    "retention_purge",
 }
 CHECKS = {
     ("customer_profiles", "customers_reachable"),
@@ -48,6 +49,7 @@ JOBS = {
     "analytics_job",
     "daily_report_job",
     "consent_notices_job",
+    "retention_job",
 }
 SENSORS = {
     "new_jobs_sensor",
@@ -57,7 +59,12 @@ SENSORS = {
     "customer_db_sensor",
     "review_decisions_sensor",
 }
-SCHEDULES = {"analytics_refresh", "daily_report_schedule", "consent_notices_schedule"}
+SCHEDULES = {
+    "analytics_refresh",
+    "daily_report_schedule",
+    "consent_notices_schedule",
+    "retention_schedule",
+}
 OWNER_PREFIXES = ("team:",)
 
 

@@ -1,0 +1,60 @@
+"""retention_purge: the weekly asset carries out the plan its previous run recorded and
+removes the dynamic partitions of jobs whose messages are all gone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+import time_machine
+from sqlalchemy import func, select
+
+from assets.retention import retention_purge
+from sensors.retention import retention_schedule
+from ums_pipelines.resources import UmsResource
+from ums_pipelines.store import Store, utcnow
+from ums_pipelines.store.models import Job, Message, Template
+
+
+def _seed(store: Store) -> None:
+    now = utcnow()
+    old = now - timedelta(days=2000)
+    with store.session() as s:
+        t = Template(code="T", name="t", purpose="informational", created_at=now)
+        s.add(t)
+        s.flush()
+        for job_id in ("OLD", "NEW"):
+            s.add(Job(job_id=job_id, name="j", template_id=t.id, template_version=1,
+                      purpose="informational", priority=5, routes={}, sender_number="15881234",
+                      department="d", status="done", created_at=now, updated_at=now))  # fmt: skip
+        s.flush()
+        for n, (job_id, at) in enumerate((("OLD", old), ("OLD", old), ("NEW", now))):
+            s.add(Message(idempotency_key=f"k{n}", job_id=job_id, customer_id=f"C{n}",
+                          channel="sms", message_type="SMS", provider="p", chain=["sms"],
+                          priority=5, recipient="x@example.com", body="본문", state="delivered",
+                          created_at=at, updated_at=at))  # fmt: skip
+
+
+def test_weekly_purge_removes_emptied_partitions(
+    ums: UmsResource, store_url: str, instance: dg.DagsterInstance
+) -> None:
+    store = Store(store_url)
+    store.migrate()
+    _seed(store)
+    instance.add_dynamic_partitions("jobs", ["OLD", "NEW"])
+
+    first = dg.materialize([retention_purge], instance=instance, resources={"ums": ums})
+    meta = first.asset_materializations_for_node("retention_purge")[0].metadata
+    assert meta["plan_carried_out"].value == "none due"  # the first run only gives notice
+    assert meta["next_message_rows"].value == 2
+
+    with time_machine.travel(utcnow() + timedelta(days=7), tick=False):
+        second = dg.materialize([retention_purge], instance=instance, resources={"ums": ums})
+    meta = second.asset_materializations_for_node("retention_purge")[0].metadata
+    assert meta["purged_message_rows"].value == 2
+    assert meta["partitions_removed"].value == 1
+    assert instance.get_dynamic_partitions("jobs") == ["NEW"]
+    with store.reading() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 1
+    store.dispose()
+    assert retention_schedule.execution_timezone == "Asia/Seoul"
