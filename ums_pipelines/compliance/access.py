@@ -120,6 +120,8 @@ ACTIONS: dict[str, str] = {
     # analytics and reports ('*')
     "analytics.export": "operator",
     "report.render": "operator",
+    "cost.report": ANY_ROLE,
+    "cost.reconcile": "operator",
     # retention: purges are operations; a legal hold is the auditor's (compliance) call
     "retention.plan": "operator",
     "retention.purge": "operator",

@@ -42,6 +42,7 @@ class InvoiceError(ValueError):
     """A file that cannot be reconciled: ``problems`` are ``line N: field: reason``."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
         self.problems = problems
         super().__init__(f"{path.name}: " + "; ".join(problems))
 
