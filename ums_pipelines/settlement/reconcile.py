@@ -84,27 +84,36 @@ class _Ours:
     in_month: bool
 
 
+# Only what matching needs: a month of a bulk provider is millions of rows, bodies not read.
+_COLUMNS = (
+    Message.id,
+    Message.provider_message_id,
+    Message.idempotency_key,
+    Message.message_type,
+    Message.state,
+    Message.unit_price,
+    func.coalesce(Message.submitted_at, Message.created_at),
+)
+
+
 def _month_rows(store: Store, settings: Settings, provider: str, month: str) -> list[_Ours]:
     start, end = month_bounds(month, settings)
     when = func.coalesce(Message.submitted_at, Message.created_at)
-    query = select(Message).where(
+    query = select(*_COLUMNS).where(
         Message.provider == provider,
         Message.state == "delivered",
         when >= start,
         when < end,
     )
     with store.reading() as session:
-        return [_ours(settings, m, True) for m in session.scalars(query)]
+        return [_ours(settings, provider, row, True) for row in session.execute(query)]
 
 
-def _ours(settings: Settings, m: Message, in_month: bool) -> _Ours:
-    keys = tuple(k for k in (m.provider_message_id, m.idempotency_key) if k)
-    unit = (
-        unit_price(settings, m.provider, m.message_type, m.unit_price)
-        if m.state == "delivered"
-        else Decimal(0)
-    )
-    return _Ours(m.id, keys, m.message_type, m.state, unit, in_month)
+def _ours(settings: Settings, provider: str, row: Any, in_month: bool) -> _Ours:
+    mid, pmid, key, mtype, state, stored, _ = row
+    keys = tuple(k for k in (pmid, key) if k)
+    unit = unit_price(settings, provider, mtype, stored) if state == "delivered" else Decimal(0)
+    return _Ours(int(mid), keys, mtype, state, unit, in_month)
 
 
 def _by_keys(
@@ -116,15 +125,16 @@ def _by_keys(
     with store.reading() as session:
         for i in range(0, len(keys), _CHUNK):
             chunk = list(keys[i : i + _CHUNK])
-            query = select(Message).where(
+            query = select(*_COLUMNS).where(
                 Message.provider == provider,
                 or_(Message.provider_message_id.in_(chunk), Message.idempotency_key.in_(chunk)),
             )
-            for m in session.scalars(query):
-                when = as_utc(m.submitted_at or m.created_at)
-                row = _ours(settings, m, start <= when < end)
-                for key in row.keys:
-                    found[key] = row
+            for row in session.execute(query):
+                when = row[-1]
+                in_month = when is not None and start <= as_utc(when) < end
+                ours = _ours(settings, provider, row, in_month)
+                for k in ours.keys:
+                    found[k] = ours
     return found
 
 
