@@ -75,10 +75,7 @@ def test_purge_after_notice(store: Store, tmp_path: Path) -> None:
     with time_machine.travel(NOW - timedelta(days=1000), tick=False), store.session() as s:
         record(s, "sys", "held.thing", "customer", "HELD")
     export_to_parquet(store, settings)
-    before_store = Counter(
-        (m.created_at.date(), m.channel, m.state)
-        for m in store_rows(store)
-    )
+    before_store = Counter((m.created_at.date(), m.channel, m.state) for m in store_rows(store))
     before_parquet = _aggregates(_parquet(settings))
     with time_machine.travel(NOW, tick=False):
         with store.session() as s:
@@ -100,7 +97,11 @@ def test_purge_after_notice(store: Store, tmp_path: Path) -> None:
             assert SECRET in m.body and m.recipient == "held@example.com"
         elif m.created_at.replace(tzinfo=UTC) < content_cut:
             assert (m.recipient, m.body, m.subject, m.payload, m.error_reason) == (
-                "", "", None, None, None
+                "",
+                "",
+                None,
+                None,
+                None,
             )
         else:
             assert SECRET in m.body
