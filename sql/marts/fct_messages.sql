@@ -62,6 +62,7 @@ select
     m.outcome = 'expired' as is_expired,
     m.outcome = 'cancelled' as is_cancelled,
     m.error_code,
+    m.unit_price,
     m.attempts,
     m.created_at,
     m.submitted_at,

@@ -20,5 +20,6 @@ select
     submitted_at,
     completed_at,
     updated_at,
+    cast(unit_price as double) as unit_price,
     local_day(created_at) as sent_day
 from src_messages

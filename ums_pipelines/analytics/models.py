@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from ums_pipelines.analytics.schema import SOURCES, SourceTable
 from ums_pipelines.settings import Settings
@@ -170,8 +171,12 @@ def _source_sql(source: SourceTable, settings: Settings) -> str:
     root = settings.parquet_dir / source.name
     has_files = root.is_dir() and any(root.glob("day=*/data.parquet"))
     if has_files:
+        files = sorted(root.glob("day=*/data.parquet"), key=_mtime, reverse=True)
         cols = ", ".join(
-            f"CAST({_quote(c.name)} AS {c.duckdb_type}) AS {_quote(c.name)}" for c in source.columns
+            f"CAST({_quote(c.name)} AS {c.duckdb_type}) AS {_quote(c.name)}"
+            if not c.optional or _any_has_column(files, c.name)
+            else f"CAST(NULL AS {c.duckdb_type}) AS {_quote(c.name)}"
+            for c in source.columns
         )
         # Table functions take no bind parameters; the path is quoted as a string literal.
         glob = _literal(str(root / "day=*" / "data.parquet"))
@@ -182,6 +187,17 @@ def _source_sql(source: SourceTable, settings: Settings) -> str:
     # Nothing exported yet: same columns and types, no rows, so every model still builds.
     cols = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {_quote(c.name)}" for c in source.columns)
     return f"SELECT {cols}, CAST(NULL AS DATE) AS day WHERE false"
+
+
+def _mtime(path: Path) -> float:
+    return path.stat().st_mtime
+
+
+def _any_has_column(files: list[Path], name: str) -> bool:
+    """Whether any day file has ``name``: union_by_name fills the others with NULL, but a
+    column no file has at all would fail the view."""
+    # Newest first: once one file is rewritten with the column the scan stops there.
+    return any(name in pl.read_parquet_schema(f) for f in files)
 
 
 def _table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:

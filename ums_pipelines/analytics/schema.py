@@ -26,6 +26,9 @@ class Column:
     attr: InstrumentedAttribute[Any]
     dtype: pl.DataType
     duckdb_type: str
+    # Added after files were already exported: day files written before it lack the
+    # column, and readers see NULL there instead of failing.
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ def _int(attr: InstrumentedAttribute[Any]) -> Column:
     return _col(attr, pl.Int64(), "BIGINT")
 
 
+def _late_float(attr: InstrumentedAttribute[Any]) -> Column:
+    return Column(attr.key, attr, pl.Float64(), "DOUBLE", optional=True)
+
+
 MESSAGES = SourceTable(
     name="messages",
     view="src_messages",
@@ -84,6 +91,8 @@ MESSAGES = SourceTable(
         _ts(Message.submitted_at),
         _ts(Message.completed_at),
         _ts(Message.updated_at),
+        # KRW per message, for the cost lines of the periodic reports.
+        _late_float(Message.unit_price),
     ),
     day_column="created_at",
     change_column="updated_at",

@@ -34,6 +34,7 @@ MESSAGE_COLUMNS = [
     "submitted_at",
     "completed_at",
     "updated_at",
+    "unit_price",
 ]
 EVENT_COLUMNS = ["id", "message_id", "stage", "status", "code", "occurred_at", "recorded_at"]
 

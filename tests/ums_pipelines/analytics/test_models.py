@@ -46,6 +46,8 @@ def test_list_models_in_dependency_order_with_layers_and_deps() -> None:
         ("dim_channel", "marts", ("stg_messages",)),
         ("fct_messages", "marts", ("stg_delivery_events", "stg_messages")),
         ("rpt_daily_channel", "reports", ("dim_channel", "fct_messages")),
+        ("rpt_period_failure", "reports", ("fct_messages",)),
+        ("rpt_period_segment", "reports", ("fct_messages",)),
     ]
     by_name = {m.name: m for m in list_models()}
     assert by_name["stg_messages"].sources == ("src_messages",)
@@ -96,6 +98,8 @@ def test_models_build_on_empty_typed_sources(bare_settings: Settings) -> None:
         "dim_channel": 5,
         "fct_messages": 0,
         "rpt_daily_channel": 0,
+        "rpt_period_failure": 0,
+        "rpt_period_segment": 0,
     }
     with read_only_connection(bare_settings) as db:
         kinds = dict(
