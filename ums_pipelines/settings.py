@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     gateway_token: str = Field(default="sim-token", description="Bearer token for the gateway.")
     smtp_host: str = Field(default="127.0.0.1")
     smtp_port: int = Field(default=8925)
+    report_recipients: list[str] = Field(
+        default_factory=list,
+        description="Addresses the weekly and monthly reports are mailed to (JSON list);"
+        " empty: reports are written but not mailed.",
+    )
+    report_sender: str = Field(
+        default="ums-reports@localhost", description="From address of the report mails."
+    )
     apns_url: str = Field(
         default="http://127.0.0.1:8902",
         description="Base URL of the APNs provider API (HTTP/2; h2c prior knowledge on http).",
