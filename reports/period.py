@@ -15,9 +15,12 @@ from typing import Any, Literal
 
 import duckdb
 import polars as pl
+from sqlalchemy import select
 
 from ums_pipelines.analytics.models import read_only_connection
 from ums_pipelines.settings import Settings
+from ums_pipelines.store import Store
+from ums_pipelines.store.models import Job
 
 __all__ = [
     "KINDS",
@@ -26,6 +29,7 @@ __all__ = [
     "PeriodKind",
     "PeriodReport",
     "Reason",
+    "job_dimension",
     "load_period_report",
     "period_of",
 ]
@@ -243,3 +247,10 @@ def _fetch(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list
     cur = conn.execute(sql, params)
     names = [d[0] for d in cur.description or []]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def job_dimension(store: Store) -> dict[str, tuple[str, str]]:
+    """job_id -> (department, purpose) for every job in the store (a few rows a job)."""
+    with store.session() as session:
+        rows = session.execute(select(Job.job_id, Job.department, Job.purpose)).all()
+    return {str(j): (str(d), str(p)) for j, d, p in rows}

@@ -30,6 +30,8 @@ ASSETS = {
     "dim_channel",
     "rpt_daily_channel",
     "daily_report",
+    "weekly_report",
+    "monthly_report",
     "optout_confirmations",
     "consent_reconfirm_notices",
     "retention_purge",
@@ -39,6 +41,7 @@ CHECKS = {
     ("job_dispatch", "no_duplicate_idempotency_keys"),
     ("job_dispatch", "messages_terminal_or_in_flight"),
     ("fct_messages", "fct_messages_reconciles"),
+    ("rpt_period_segment", "rpt_period_segment_adds_up"),
 }
 JOBS = {
     "dispatch_job",
@@ -48,6 +51,8 @@ JOBS = {
     "customer_db_job",
     "analytics_job",
     "daily_report_job",
+    "weekly_report_job",
+    "monthly_report_job",
     "consent_notices_job",
     "retention_job",
 }
@@ -62,6 +67,8 @@ SENSORS = {
 SCHEDULES = {
     "analytics_refresh",
     "daily_report_schedule",
+    "weekly_report_schedule",
+    "monthly_report_schedule",
     "consent_notices_schedule",
     "retention_schedule",
 }
