@@ -29,6 +29,8 @@ def test_monthly_html_has_both_charts_and_the_totals(demo: Settings) -> None:
     out = render_period_report(demo, "monthly", date(2026, 3, 1), jobs=jobs, generated_at=GENERATED)
     assert out.html == demo.reports_dir / "monthly" / "2026-03-01.html"
     html = out.html.read_text(encoding="utf-8")
+    # The style sheet is closed before the body, or a browser shows an empty page.
+    assert html.index("</style>") < html.index("</head>") < html.index("<body>")
     assert '<svg id="channel-chart"' in html and '<svg id="department-chart"' in html
     # Three bars (delivered, failed, fell back) per channel (4) and per department (5).
     assert html.count('<rect class="bar ') == 3 * (4 + 5)
