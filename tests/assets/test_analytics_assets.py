@@ -65,8 +65,10 @@ def test_export_and_models_materialise_and_reconcile_with_the_store(
     assert fct["rows"] == SEEDED_MESSAGES
     for name in ANALYTICS:
         assert result.asset_materializations_for_node(name), name
-    [check] = result.get_asset_check_evaluations()
-    assert check.check_name == "fct_messages_reconciles" and check.passed
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert set(checks) == {"fct_messages_reconciles", "rpt_period_segment_adds_up"}
+    assert all(c.passed for c in checks.values())
+    check = checks["fct_messages_reconciles"]
     assert check.metadata["store_messages"].value == SEEDED_MESSAGES
     # The runs are in the persistent instance, where the UI will show them.
     assert dagster_instance.get_run_by_id(result.run_id) is not None
