@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
@@ -12,9 +13,12 @@ import pytest
 from reports import monthly_report, rpt_period_segment_adds_up, weekly_partitions
 from reports.demo_month import write_demo_parquet
 from ums_pipelines.analytics import run_all
+from ums_pipelines.definitions import defs
 from ums_pipelines.resources import UmsResource
 from ums_pipelines.settings import Settings
 from ums_pipelines.store import Store
+
+KST = ZoneInfo("Asia/Seoul")
 
 
 def test_weekly_partitions_are_korea_mondays() -> None:
@@ -48,3 +52,20 @@ def test_monthly_report_asset_renders_a_partition(
 
     check = rpt_period_segment_adds_up(dg.build_asset_check_context(resources={"ums": ums}))
     assert check.passed
+
+
+@pytest.mark.parametrize(
+    ("name", "tick", "partition"),
+    [
+        ("weekly_report_schedule", datetime(2026, 3, 2, 6, 0, tzinfo=KST), "2026-02-23"),
+        ("monthly_report_schedule", datetime(2026, 3, 1, 6, 0, tzinfo=KST), "2026-02-01"),
+    ],
+)
+def test_schedules_ask_for_the_korea_period_just_ended(
+    name: str, tick: datetime, partition: str
+) -> None:
+    schedule = defs.resolve_schedule_def(name)
+    assert schedule.execution_timezone == "Asia/Seoul"
+    with dg.build_schedule_context(scheduled_execution_time=tick) as context:
+        data = schedule.evaluate_tick(context)
+    assert [r.partition_key for r in data.run_requests or []] == [partition]
