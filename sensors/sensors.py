@@ -27,7 +27,7 @@ def new_jobs_sensor(context: dg.SensorEvaluationContext, ums: UmsResource) -> dg
     with ums.open_store() as store, store.session() as session:
         found = session.execute(
             select(Job.job_id, Job.department)
-            .where(Job.status.in_(("registered", "targeted")))
+            .where(Job.status.in_(("registered", "targeted", "approved")))
             .order_by(Job.created_at)
         ).all()
         # Only jobs the service account may run: the run's assets would refuse the rest.

@@ -56,6 +56,11 @@ class ApprovalError(PermissionError):
     """A decision that is refused: the author deciding, a closed job, no frozen targets."""
 
 
+# Where a decision moves a bulk job in the workflow (compliance/workflow.py): a job that
+# is already sending, paused or standing keeps its status, the decision is recorded.
+_DECIDING = ("targeted", "pending_approval", "rejected")
+
+
 def _decidable(session: Session, job_id: str, actor: str) -> Job:
     """The job, if ``actor`` may decide on it now; the reason otherwise."""
     if not actor or not actor.strip():
@@ -109,6 +114,8 @@ def approve_job(
     row = _decision(job, approver, "approved", reason)
     session.add(row)
     session.flush()
+    if job.status in _DECIDING:
+        transition(session, job, "approved", approver)
     audit.record(
         session,
         approver,
@@ -135,6 +142,8 @@ def reject_job(
     row = _decision(job, approver, "rejected", reason)
     session.add(row)
     session.flush()
+    if job.status in (*_DECIDING, "approved"):
+        transition(session, job, "rejected", approver, reason=code)
     audit.record(
         session, approver, "job.rejected", "job", job_id, approval_id=row.id, code=code, note=note
     )

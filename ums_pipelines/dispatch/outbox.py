@@ -97,7 +97,7 @@ def enqueue_job(store: Store, settings: Settings, job_id: str, chunk: int = 2000
                 if row.state == "failed":
                     fall_back(session, settings, row)
             created += len(rows)
-            if job.status in ("registered", "targeted"):
+            if job.status in ("registered", "targeted", "approved"):
                 transition(session, job, "dispatching", "ums")
     return EnqueueResult(created, existing_count, failed)
 

@@ -250,6 +250,8 @@ def test_under_the_threshold_an_informational_job_needs_no_approval(bank: Any) -
 def test_a_rejection_names_a_listed_reason_and_voids_the_approval(bank: Any) -> None:
     job_id = ad_job(bank)
     approve(bank, job_id, head(bank))
+    with bank.store.session() as session:
+        assert session.get(Job, job_id).status == "approved"  # type: ignore[union-attr]
     second = head(bank, "deputy")
     with bank.store.session() as session:
         with pytest.raises(ValueError, match="reason: 'LATE' is not one of"):
@@ -265,6 +267,8 @@ def test_a_rejection_names_a_listed_reason_and_voids_the_approval(bank: Any) -> 
     assert state.history[1].void_reason == "rejected by deputy (AD_RULES)"
     actions = audit_actions(bank, job_id)
     assert actions[-2:] == ["approval.voided", "job.rejected"]
+    with bank.store.session() as session:
+        assert session.get(Job, job_id).status == "rejected"  # type: ignore[union-attr]
 
 
 def test_void_approvals_and_cancel_of_an_unapproved_job(bank: Any) -> None:
