@@ -43,6 +43,22 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_load_by_path(_GUARD_NAME, "pii_log_guard.py"), _GUARD_NAME)
 
 
+# The longest modules (minutes each: crash recovery kills dispatchers five times over
+# 100,000 messages) start first, so the two xdist workers do not end with one of them
+# running alone while the other is idle.
+_LONG_FIRST = (
+    "test_crash_recovery.py",
+    "test_render_at_scale.py",
+    "test_bench.py",
+    "test_fault_injection.py",
+    "test_night_hold.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in _LONG_FIRST)  # stable: else as found
+
+
 def _pg_available() -> str | None:
     try:
         engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
