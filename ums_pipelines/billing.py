@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Numeric, and_, case, func, literal, select, update
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ __all__ = [
     "price_accepted",
     "price_of",
     "price_table",
+    "prices_of",
 ]
 
 ANY_PROVIDER = "*"
@@ -106,6 +108,26 @@ def price_of(settings: Settings, provider: str, message_type: str) -> Decimal | 
         if p == ANY_PROVIDER:
             found = v
     return found
+
+
+class _Priced(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def message_type(self) -> str: ...
+
+
+def prices_of(settings: Settings, provider: str, rows: Sequence[_Priced]) -> dict[int, Decimal]:
+    """The price in force for each of a sent batch's rows (by id), one lookup per type."""
+    by_type: dict[str, Decimal | None] = {}
+    prices: dict[int, Decimal] = {}
+    for row in rows:
+        if row.message_type not in by_type:
+            by_type[row.message_type] = price_of(settings, provider, row.message_type)
+        price = by_type[row.message_type]
+        if price is not None:
+            prices[row.id] = price
+    return prices
 
 
 def price_accepted(session: Session, settings: Settings, ids: Sequence[int]) -> None:

@@ -30,7 +30,6 @@ from ums_pipelines.channels.providers import ProviderAdapter, build_adapters, ma
 from ums_pipelines.compliance.night import NightScreen
 from ums_pipelines.dispatch import agents as registry
 from ums_pipelines.dispatch import housekeeping as hk
-from ums_pipelines.dispatch import lastmile
 from ums_pipelines.dispatch.breaker import CircuitBreaker
 from ums_pipelines.dispatch.claims import Claimed, T, claim_where, expire_overdue, reap_expired
 from ums_pipelines.dispatch.compose import PROVIDERS
@@ -38,6 +37,7 @@ from ums_pipelines.dispatch.ratelimit import SharedRateLimiter
 from ums_pipelines.dispatch.receipts import poll_receipts
 from ums_pipelines.dispatch.record import SendOutcome, record_results
 from ums_pipelines.dispatch.requestfiles import sync_request_files
+from ums_pipelines.dispatch.screens import BatchScreen
 from ums_pipelines.dispatch.status_query import query_overdue
 from ums_pipelines.lanes import CHANNELS, Lane
 from ums_pipelines.settings import Settings
@@ -98,9 +98,8 @@ class Agent:
         self._stop = asyncio.Event()
         self._pool: ThreadPoolExecutor | None = None
         # The advertising night rule on every job's rows (by day: a time comparison).
-        self._night = NightScreen(store, settings, self.agent_id)
-        # Withdrawals, opt-outs and deaths after the rows were claimed (dispatch/lastmile).
-        self._stops = lastmile.StopScreen(store, self.agent_id)
+        night = NightScreen(store, settings, self.agent_id)
+        self._screen = BatchScreen(store, self.agent_id, self._thread, night=night)
 
     async def _thread(self, fn: Callable[..., _R], *args: Any) -> _R:
         """Store work on the agent's own threads: in a process that also takes requests
@@ -197,18 +196,9 @@ class Agent:
                 await asyncio.sleep(max(grant.wait_s, 0.001))
                 continue
             part, batch = batch[: grant.granted], batch[grant.granted :]
-            if self._night.due(utcnow()):
-                allowed = await self._thread(self._night, part + batch)
-                part, batch = allowed[: grant.granted], allowed[grant.granted :]
-                if not part:
-                    continue
-            if self._stops.stale():
-                await self._thread(self._stops.poll)
-            if self._stops.due(utcnow()):
-                allowed = await self._thread(self._stops, part + batch)
-                part, batch = allowed[: grant.granted], allowed[grant.granted :]
-                if not part:
-                    continue
+            part, batch = await self._screen(part, batch)
+            if not part:
+                continue
             outcomes = await adapter.send(part)
             await self._thread(self._record, provider, outcomes)
 

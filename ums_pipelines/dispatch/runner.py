@@ -18,19 +18,16 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 
 import httpx
 import polars as pl
 
-from ums_pipelines.billing import price_of
+from ums_pipelines.billing import prices_of
 from ums_pipelines.channels.providers import ProviderAdapter, build_adapters, make_client
 from ums_pipelines.compliance import night
 from ums_pipelines.compliance.approvals import check_job
 from ums_pipelines.dispatch import housekeeping as hk
-from ums_pipelines.dispatch import lastmile
 from ums_pipelines.dispatch.breaker import CircuitBreaker
 from ums_pipelines.dispatch.bulk import ChunkWork, claim_chunk, materialize_chunk, plan_chunks
 from ums_pipelines.dispatch.claims import Claimed, any_claimable, claim_rows, reap_expired
@@ -39,6 +36,8 @@ from ums_pipelines.dispatch.control import settle
 from ums_pipelines.dispatch.ratelimit import SharedRateLimiter
 from ums_pipelines.dispatch.receipts import poll_receipts
 from ums_pipelines.dispatch.record import RecordStats, SendOutcome, record_results
+from ums_pipelines.dispatch.results import DispatchResult
+from ums_pipelines.dispatch.screens import BatchScreen
 from ums_pipelines.dispatch.status_query import query_overdue
 from ums_pipelines.lanes import CHANNELS, TERMINAL_STATES
 from ums_pipelines.settings import Settings
@@ -52,25 +51,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
 _MAX_IDLE_S = 1.0  # longest wait between two sweeps of a sender with nothing to send
 job_state_counts = hk.job_state_counts
-
-
-@dataclass
-class DispatchResult:
-    job_id: str
-    submitted: dict[str, int] = field(default_factory=dict)
-    states: dict[str, int] = field(default_factory=dict)
-    rounds: int = 0
-    terminal: bool = False
-    status: str = ""
-    seconds: float = 0.0
-    lost_leases: int = 0
-    retries: dict[str, int] = field(default_factory=dict)
-    # Queued for a later moment (held for the night ban): not sent, not finished.
-    held: int = 0
-
-    @property
-    def in_flight(self) -> int:
-        return sum(n for s, n in self.states.items() if s not in TERMINAL_STATES)
 
 
 class Dispatcher:
@@ -102,9 +82,7 @@ class Dispatcher:
         self._stats = RecordStats()
         self._pace_key: str | None = None
         self._leg_timeout: timedelta | None = None
-        self._night: night.NightScreen | None = None
-        self._stops = lastmile.StopScreen(store, self.owner)
-        self._renewed = time.monotonic()  # when the last lease renewal began
+        self._screen = BatchScreen(store, self.owner, asyncio.to_thread, lease=lease)
 
     # -- the hot path -------------------------------------------------------------------
 
@@ -206,30 +184,9 @@ class Dispatcher:
                 await asyncio.sleep(max(wait_s, 0.001))
                 continue
             part, batch = batch[:granted], batch[granted:]
-            if self._night is not None and self._night.due(utcnow()):
-                # The last mile: rows claimed before a ban began are checked again,
-                # the rest of the batch too (a held row must not use a token).
-                allowed = await asyncio.to_thread(self._night, part + batch)
-                part, batch = allowed[:granted], allowed[granted:]
-                if not part:
-                    continue
-            if self._stops.stale():
-                await asyncio.to_thread(self._stops.poll)
-            if self._stops.due(utcnow()):
-                # A withdrawal, opt-out or death since these rows were claimed.
-                allowed = await asyncio.to_thread(self._stops, part + batch)
-                part, batch = allowed[:granted], allowed[granted:]
-                if not part:
-                    continue
-            if time.monotonic() - self._renewed > self.lease.total_seconds() / 2:
-                # The heartbeat is late (a stalled loop): leases may have lapsed and the
-                # rows been reaped by another dispatcher; send only what is still ours.
-                ours = await asyncio.to_thread(
-                    hk.confirm, self.store, [c.id for c in part], self.owner, self.lease
-                )
-                part = [c for c in part if c.id in ours]
-                if not part:
-                    continue
+            part, batch = await self._screen(part, batch)
+            if not part:
+                continue
             outcomes = await adapter.send(part)
             await asyncio.to_thread(self._record, provider, outcomes, part)
 
@@ -256,7 +213,7 @@ class Dispatcher:
             for o in outcomes
         )
         self.breaker.record(provider, not down)
-        prices = self._prices(provider, sent or [])
+        prices = prices_of(self.settings, provider, sent or [])
         # A deadlock victim on PostgreSQL is recorded again, not dropped: a sender that
         # died of one left its batch claimed and the job stalled (the fault test's flake).
         stats = self.store.retrying(
@@ -276,17 +233,6 @@ class Dispatcher:
         for code, n in stats.retry_codes.items():
             self._stats.retry_codes[code] = self._stats.retry_codes.get(code, 0) + n
 
-    def _prices(self, provider: str, sent: list[Claimed]) -> dict[int, Decimal]:
-        by_type: dict[str, Decimal | None] = {}
-        prices: dict[int, Decimal] = {}
-        for c in sent:
-            if c.message_type not in by_type:
-                by_type[c.message_type] = price_of(self.settings, provider, c.message_type)
-            price = by_type[c.message_type]
-            if price is not None:
-                prices[c.id] = price
-        return prices
-
     # -- orchestration ------------------------------------------------------------------
 
     async def run_job(
@@ -303,7 +249,7 @@ class Dispatcher:
         result = DispatchResult(job_id)
         await asyncio.to_thread(plan_chunks, self.store, job_id)
         self._leg_timeout = await asyncio.to_thread(hk.leg_timeout, self.store, job_id)
-        self._night = await asyncio.to_thread(
+        self._screen.night = await asyncio.to_thread(
             night.screen_for_job, self.store, self.settings, job_id, self.owner
         )
         self._pace_key = await asyncio.to_thread(
@@ -329,7 +275,7 @@ class Dispatcher:
                 for c in CHANNELS
                 for _ in range(adapters[c].concurrency)
             ]
-            self._renewed = time.monotonic()
+            self._screen.renewed = time.monotonic()
             heartbeat = asyncio.create_task(self._heartbeat())
             children = [*tasks, heartbeat]
             result.status = await self._housekeep(
@@ -383,7 +329,7 @@ class Dispatcher:
                 await asyncio.sleep(self.lease.total_seconds() / 3)
                 began = time.monotonic()
                 await loop.run_in_executor(pool, hk.renew, self.store, self.owner, self.lease)
-                self._renewed = began
+                self._screen.renewed = began
         finally:
             pool.shutdown(wait=False)
 
