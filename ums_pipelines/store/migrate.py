@@ -21,5 +21,7 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    # "heads": features developed side by side add revisions on branches of the same
+    # parent; a merge revision joins them, and until then every branch is applied.
     command.upgrade(alembic_config(engine), revision)
