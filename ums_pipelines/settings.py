@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ums_pipelines.settings_calendar import CalendarSettings
 from ums_pipelines.settings_compliance import ComplianceSettings
 from ums_pipelines.settings_data import DataSettings
 
 __all__ = ["Settings", "get_settings"]
 
 
-class Settings(BaseSettings, ComplianceSettings, DataSettings):
+class Settings(BaseSettings, ComplianceSettings, DataSettings, CalendarSettings):
     """Where UMS keeps its data and which outside systems it talks to."""
 
     model_config = SettingsConfigDict(env_prefix="UMS_", extra="ignore")
