@@ -39,7 +39,7 @@ from ums_pipelines.dispatch.record import SendOutcome, record_results
 from ums_pipelines.dispatch.requestfiles import sync_request_files
 from ums_pipelines.dispatch.screens import BatchScreen
 from ums_pipelines.dispatch.status_query import query_overdue
-from ums_pipelines.lanes import CHANNELS, Lane
+from ums_pipelines.lanes import CHANNELS, Lane, lane_of
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, urgent, utcnow
 from ums_pipelines.store.models import Job
@@ -191,7 +191,9 @@ class Agent:
                 await self._thread(hk.release, self.store, [c.id for c in batch], self.agent_id)
                 await asyncio.sleep(self.config.tick_s * 4)
                 return
-            grant = await self._thread(self.limiter.acquire, provider, len(batch))
+            # The lane of the batch's first row (claims are ordered by priority).
+            lane = lane_of(batch[0].priority)
+            grant = await self._thread(self.limiter.acquire, provider, len(batch), lane)
             if grant.granted == 0:
                 await asyncio.sleep(max(grant.wait_s, 0.001))
                 continue

@@ -30,6 +30,7 @@ from ums_pipelines.dispatch.gcra import (
     emission_ns,
     factor,
 )
+from ums_pipelines.dispatch.reserve import reserve_or_wait
 from ums_pipelines.store.engine import Store, utcnow
 from ums_pipelines.store.models import ProviderBucket
 
@@ -123,8 +124,12 @@ class SharedRateLimiter:
             self._loaded_at = time.monotonic()
         return provider in self._limited
 
-    def acquire(self, provider: str, n: int = 1) -> Grant:
-        """Grant up to ``n`` messages now (possibly fewer, possibly 0 with a wait hint)."""
+    def acquire(self, provider: str, n: int = 1, lane: int | None = None) -> Grant:
+        """Grant up to ``n`` messages now (possibly fewer, possibly 0 with a wait hint).
+
+        ``lane`` is the lane of what the tokens are for: the urgent lane reserves the
+        provider, and lower lanes (None counts as the lowest) wait while it holds it
+        (``reserve.py``)."""
         if n <= 0 or not self.is_limited(provider):
             return Grant(max(n, 0), 0.0)
         with self.store.session() as s:
@@ -136,6 +141,9 @@ class SharedRateLimiter:
             now_s = self.clock()
             if row is None:  # removed since the cache was loaded
                 return Grant(n, 0.0, now_s)
+            behind = reserve_or_wait(s, provider, lane, to_ns(now_s))
+            if behind:
+                return Grant(0, _wait_s(behind), now_s)
             limit = ProviderLimit(provider, row.per_second, row.per_hour)
             st = _state(row)
             granted, wait = decide(limit, st, to_ns(now_s), n, self.recovery_per_s)

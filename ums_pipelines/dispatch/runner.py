@@ -39,7 +39,7 @@ from ums_pipelines.dispatch.record import RecordStats, SendOutcome, record_resul
 from ums_pipelines.dispatch.results import DispatchResult
 from ums_pipelines.dispatch.screens import BatchScreen
 from ums_pipelines.dispatch.status_query import query_overdue
-from ums_pipelines.lanes import CHANNELS, TERMINAL_STATES
+from ums_pipelines.lanes import CHANNELS, TERMINAL_STATES, lane_of
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
 from ums_pipelines.targets import read_targets
@@ -179,7 +179,8 @@ class Dispatcher:
                 await asyncio.to_thread(hk.release, self.store, [c.id for c in batch], self.owner)
                 await asyncio.sleep(self.tick * 4)
                 return
-            granted, wait_s = await asyncio.to_thread(self._grant, provider, len(batch))
+            lane = lane_of(batch[0].priority)
+            granted, wait_s = await asyncio.to_thread(self._grant, provider, len(batch), lane)
             if granted == 0:
                 await asyncio.sleep(max(wait_s, 0.001))
                 continue
@@ -190,14 +191,15 @@ class Dispatcher:
             outcomes = await adapter.send(part)
             await asyncio.to_thread(self._record, provider, outcomes, part)
 
-    def _grant(self, provider: str, n: int) -> tuple[int, float]:
-        """Tokens of the job's own pace first, then of the provider's shared limit."""
+    def _grant(self, provider: str, n: int, lane: int | None = None) -> tuple[int, float]:
+        """Tokens of the job's own pace first, then of the provider's shared limit (for
+        ``lane``: an urgent notice's reservation makes lower lanes wait)."""
         if self._pace_key is not None:
             paced = self.limiter.acquire(self._pace_key, n)
             if paced.granted == 0:
                 return 0, paced.wait_s
             n = paced.granted
-        grant = self.limiter.acquire(provider, n)
+        grant = self.limiter.acquire(provider, n, lane)
         return grant.granted, grant.wait_s
 
     def _record(
