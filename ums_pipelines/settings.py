@@ -11,12 +11,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ums_pipelines.settings_calendar import CalendarSettings
 from ums_pipelines.settings_compliance import ComplianceSettings
 from ums_pipelines.settings_data import DataSettings
+from ums_pipelines.settings_retention import OpensSettings, RetentionClassSettings
 from ums_pipelines.settings_urgent import UrgentSettings
 
 __all__ = ["Settings", "get_settings"]
 
 
-class Settings(BaseSettings, ComplianceSettings, DataSettings, CalendarSettings, UrgentSettings):
+class Settings(
+    BaseSettings,
+    ComplianceSettings,
+    DataSettings,
+    CalendarSettings,
+    RetentionClassSettings,
+    OpensSettings,
+    UrgentSettings,
+):
     """Where UMS keeps its data and which outside systems it talks to."""
 
     model_config = SettingsConfigDict(env_prefix="UMS_", extra="ignore")

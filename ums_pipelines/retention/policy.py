@@ -17,7 +17,11 @@ __all__ = ["AUDIT_MINIMUM_DAYS", "CLASSES", "Policy", "cutoff", "policies"]
 
 AUDIT_MINIMUM_DAYS = 730
 # Purge order matters: events go before the message rows they reference.
-CLASSES = ("message_content", "delivery_events", "message_rows", "audit_log")
+CLASSES = (
+    "message_content", "delivery_events", "message_rows", "short_links", "mo_replies",
+    "send_request_payloads", "send_request_rows", "quarantined_rows", "change_files",
+    "contact_counts", "audit_log",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,54 @@ def policies(settings: Settings) -> tuple[Policy, ...]:
             settings.retention_audit_days,
             "delete",
             "audit entries, archived whole; verification restarts from the last purged hash",
+        ),
+        Policy(
+            "short_links",
+            settings.retention_short_links_days,
+            "delete",
+            "expired short links (target URLs may carry customer values) and their clicks",
+        ),
+        Policy(
+            "mo_replies",
+            settings.retention_mo_replies_days,
+            "delete",
+            "customers' MO replies (number and text); opt-outs they caused stay",
+        ),
+        Policy(
+            "send_request_payloads",
+            settings.retention_send_requests_days,
+            "redact",
+            "variables and error text of real-time requests",
+        ),
+        Policy(
+            "send_request_rows",
+            settings.retention_message_rows_days,
+            "delete",
+            "real-time request rows, once their message row is gone",
+        ),
+        Policy(
+            "quarantined_rows",
+            settings.retention_quarantine_days,
+            "delete",
+            "quarantined customer-file rows (raw record and parsed cells)",
+        ),
+        Policy(
+            "change_files",
+            settings.retention_quarantine_days,
+            "delete",
+            "processed and rejected customer change files on disk (not archived)",
+        ),
+        Policy(
+            "contact_counts",
+            settings.retention_contact_counts_days,
+            "delete",
+            "per-customer daily counts (recipient_days); archived as sums without customers",
+        ),
+        Policy(
+            "job_targets",
+            settings.retention_message_rows_days,
+            "delete",
+            "a job's frozen target list, when its last message row is deleted",
         ),
         Policy("aggregates", None, "keep", "analytics models and daily counts: no personal data"),
     )

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from ums_pipelines.analytics.export import day_path
 from ums_pipelines.audit import BASE, record
+from ums_pipelines.retention import classes
 from ums_pipelines.retention.archive import archive_rows, rewrite_atomically
 from ums_pipelines.retention.hold import Held, held
 from ums_pipelines.retention.policy import cutoff
+from ums_pipelines.retention.rows import attrs, chunks, frame_of
 from ums_pipelines.settings import Settings
 from ums_pipelines.store import Store, as_utc, utcnow
 from ums_pipelines.store.models import AuditLog, DeliveryEvent, Message, Watermark
@@ -31,7 +33,6 @@ from ums_pipelines.store.models import AuditLog, DeliveryEvent, Message, Waterma
 __all__ = ["REDACTED", "NoticeError", "PurgePlan", "PurgeResult", "due_plan", "plan_purge", "purge"]
 
 REDACTED = ""  # what a redacted recipient and body hold (both columns are NOT NULL)
-_CHUNK = 500  # ids per IN list: within every driver's parameter limit
 _EVENT_COLS = ("id", "message_id", "stage", "status", "code", "occurred_at", "recorded_at")
 # A deleted message's archive: operational facts only, never the customer or the content.
 _ROW_COLS = (
@@ -71,6 +72,7 @@ def plan_purge(store: Store, settings: Settings, *, actor: str, dry_run: bool = 
         "delivery_events": cutoff(settings, settings.retention_delivery_events_days, now),
         "message_rows": cutoff(settings, settings.retention_message_rows_days, now),
         "audit_log": cutoff(settings, settings.retention_audit_days, now),
+        **classes.cutoffs(settings, now),
     }
     with store.session() as session:
         hold = held(session)
@@ -79,6 +81,7 @@ def plan_purge(store: Store, settings: Settings, *, actor: str, dry_run: bool = 
             "delivery_events": len(_event_ids(session, cuts["delivery_events"], hold)),
             "message_rows": len(_row_ids(session, cuts["message_rows"], hold)),
             "audit_log": len(_audit_ids(session, cuts["audit_log"], hold)),
+            **classes.count_due(session, settings, cuts, hold, now),
         }
         plan = PurgePlan(
             plan_id=uuid.uuid4().hex[:16],
@@ -130,7 +133,7 @@ def purge(store: Store, settings: Settings, *, actor: str) -> PurgeResult:
     with store.session() as session:
         hold = held(session)
         ids = _content_ids(session, cuts["message_content"], hold)
-        for part in _chunks(ids):
+        for part in chunks(ids):
             session.execute(
                 update(Message)
                 .where(Message.id.in_(part))
@@ -147,17 +150,24 @@ def purge(store: Store, settings: Settings, *, actor: str) -> PurgeResult:
         ids = _row_ids(session, cuts["message_rows"], hold)
         events = _events_of(session, ids)
         archived["delivery_events"] += _archive_and_delete(session, settings, events)
-        frame = _frame(session, Message, _ROW_COLS, ids)
+        frame = frame_of(session, attrs(Message, _ROW_COLS), ids)
         archived["message_rows"] = archive_rows(settings, "message_rows", frame, "created_at")
         jobs = set(frame.get_column("job_id").to_list()) if ids else set()
-        for part in _chunks(ids):
+        for part in chunks(ids):
             session.execute(delete(Message).where(Message.id.in_(part)))
         counts["message_rows"] = len(ids)
         emptied = tuple(sorted(j for j in jobs if not _has_messages(session, j)))
     parquet_files = _pseudonymise_parquet(settings, frame)
+    counts["job_targets"] = classes.remove_target_files(settings, emptied)
+    with store.session() as session:
+        more, more_archived = classes.purge_classes(
+            session, settings, cuts, held(session), utcnow(), plan.plan_id
+        )
+        counts |= more
+        archived |= more_archived
     with store.session() as session:
         ids = _audit_ids(session, cuts["audit_log"], held(session))
-        frame = _frame(session, AuditLog, _AUDIT_COLS, ids)
+        frame = frame_of(session, attrs(AuditLog, _AUDIT_COLS), ids)
         if ids:
             frame = frame.with_columns(
                 pl.Series(
@@ -172,7 +182,7 @@ def purge(store: Store, settings: Settings, *, actor: str) -> PurgeResult:
         if ids:
             last = frame.row(-1, named=True)
             _set_base(session, f"{last['id']}:{last['hash']}")
-            for part in _chunks(ids):
+            for part in chunks(ids):
                 session.execute(delete(AuditLog).where(AuditLog.id.in_(part)))
         counts["audit_log"] = len(ids)
         record(
@@ -209,7 +219,7 @@ def _row_ids(session: Session, cut: datetime, hold: Held) -> list[int]:
     stmt = select(Message.id).where(Message.created_at < cut, *_not_held(hold))
     due = set(session.scalars(stmt))
     links: list[tuple[int, int | None]] = []
-    for part in _chunks(sorted(due)):
+    for part in chunks(sorted(due)):
         pairs = select(Message.id, Message.parent_id).where(Message.parent_id.in_(part))
         links += [(child, parent) for child, parent in session.execute(pairs)]
     # A kept leg still references its parent: the parent (and its parents) stay too.
@@ -235,29 +245,17 @@ def _audit_ids(session: Session, cut: datetime, hold: Held) -> list[int]:
 
 def _events_of(session: Session, message_ids: Sequence[int]) -> list[int]:
     out: list[int] = []
-    for part in _chunks(message_ids):
+    for part in chunks(message_ids):
         out += session.scalars(select(DeliveryEvent.id).where(DeliveryEvent.message_id.in_(part)))
     return out
 
 
 def _archive_and_delete(session: Session, settings: Settings, ids: Sequence[int]) -> int:
-    frame = _frame(session, DeliveryEvent, _EVENT_COLS, ids)
+    frame = frame_of(session, attrs(DeliveryEvent, _EVENT_COLS), ids)
     written = archive_rows(settings, "delivery_events", frame, "occurred_at")
-    for part in _chunks(ids):
+    for part in chunks(ids):
         session.execute(delete(DeliveryEvent).where(DeliveryEvent.id.in_(part)))
     return written
-
-
-def _frame(
-    session: Session, model: Any, columns: Sequence[str], ids: Sequence[int]
-) -> pl.DataFrame:
-    attrs: list[InstrumentedAttribute[Any]] = [getattr(model, c) for c in columns]
-    rows: list[tuple[Any, ...]] = []
-    for part in _chunks(ids):
-        rows += [tuple(r) for r in session.execute(select(*attrs).where(attrs[0].in_(part)))]
-    rows = [tuple(as_utc(v) if isinstance(v, datetime) else v for v in r) for r in rows]
-    frame = pl.DataFrame(rows, schema=list(columns), orient="row", infer_schema_length=None)
-    return frame.sort("id") if rows else frame
 
 
 def _pseudonymise_parquet(settings: Settings, frame: pl.DataFrame) -> int:
@@ -294,9 +292,3 @@ def _set_base(session: Session, value: str) -> None:
         session.add(Watermark(name=BASE, value=value, updated_at=utcnow()))
     else:
         row.value, row.updated_at = value, utcnow()
-
-
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    items = list(ids)
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
