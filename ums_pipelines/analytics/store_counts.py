@@ -1,0 +1,90 @@
+"""Rows of an exported store table per Korea-time day, counted in the store itself.
+
+The other side of the models' reconciliation checks. The day is the same one the export
+partitions by (the table's immutable day column in ``settings.timezone``), computed by the
+database in one grouped query: PostgreSQL converts with its own zone database; SQLite has
+none, so a deterministic Python function is registered on the connection (SQLite is the
+single-process embedded default, where that costs little).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Date, cast, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from ums_pipelines.analytics.schema import SOURCES, SourceTable
+from ums_pipelines.retention.policy import cutoff
+from ums_pipelines.settings import Settings
+from ums_pipelines.store import Store
+
+__all__ = ["RETENTION_DAYS_SETTING", "store_counts_by_day", "window_start"]
+
+# The retention class deleting each table's rows: before its cutoff the store has let go
+# of rows the analytics copy keeps (docs/retention.md), so counts there cannot agree.
+RETENTION_DAYS_SETTING = {
+    "messages": "retention_message_rows_days",
+    "delivery_events": "retention_delivery_events_days",
+}
+_SQLITE_DAY_FUNCTION = "ums_local_day"
+
+
+def window_start(settings: Settings, table: str, now: datetime) -> date:
+    """The first Korea day the store still holds in full for ``table``."""
+    days = int(getattr(settings, RETENTION_DAYS_SETTING[table]))
+    return cutoff(settings, days, now).astimezone(settings.tz).date()
+
+
+def store_counts_by_day(
+    store: Store, settings: Settings, table: str, start: date
+) -> dict[date, int]:
+    """Rows of ``table`` per Korea day, from ``start`` on."""
+    source = _source(table)
+    column = source.column(source.day_column).attr
+    lower = datetime.combine(start, time.min, tzinfo=settings.tz).astimezone(UTC)
+    with store.session() as session:
+        day = _local_day(session, column, settings).label("korea_day")
+        # Grouped by the label: a repeated expression would carry a second bind parameter,
+        # which PostgreSQL does not recognise as the same expression.
+        stmt = select(day, func.count()).where(column >= lower).group_by("korea_day")
+        rows = session.execute(stmt).all()
+    return {_as_date(d): int(n) for d, n in rows}
+
+
+def _source(table: str) -> SourceTable:
+    for source in SOURCES:
+        if source.name == table:
+            return source
+    raise ValueError(f"store table {table!r} is not exported; known: {[s.name for s in SOURCES]}")
+
+
+def _local_day(session: Session, column: Any, settings: Settings) -> ColumnElement[Any]:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return cast(func.timezone(settings.timezone, column), Date)
+    if dialect == "sqlite":
+        tz = settings.tz
+
+        def local_day(text: str | None) -> str | None:
+            if text is None:
+                return None
+            stamp = datetime.fromisoformat(text)
+            # Stored naive, in UTC (store.models.UtcTime).
+            stamp = stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp
+            return stamp.astimezone(tz).date().isoformat()
+
+        raw = session.connection().connection.driver_connection
+        raw.create_function(_SQLITE_DAY_FUNCTION, 1, local_day, deterministic=True)  # type: ignore[union-attr]
+        return getattr(func, _SQLITE_DAY_FUNCTION)(column)  # type: ignore[no-any-return]
+    raise ValueError(f"counting Korea days is not implemented for {dialect}")
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
