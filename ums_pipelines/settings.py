@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ums_pipelines.settings_alerts import AlertSettings
 from ums_pipelines.settings_calendar import CalendarSettings
 from ums_pipelines.settings_compliance import ComplianceSettings
 from ums_pipelines.settings_data import DataSettings
@@ -25,6 +26,7 @@ class Settings(
     RetentionClassSettings,
     OpensSettings,
     UrgentSettings,
+    AlertSettings,
 ):
     """Where UMS keeps its data and which outside systems it talks to."""
 

@@ -22,6 +22,7 @@ from ums_pipelines.cli.dispatch import dispatch, job_app
 from ums_pipelines.cli.history import history
 from ums_pipelines.cli.interface import interface_app
 from ums_pipelines.cli.job_checks import job_checks
+from ums_pipelines.cli.job_status import job_status
 from ums_pipelines.cli.message import message_app
 from ums_pipelines.cli.mo import mo_app
 from ums_pipelines.cli.optout import optout_app
@@ -63,6 +64,7 @@ app.command(name="bench")(bench)
 app.command(name="history")(history)
 app.command(name="dispatch")(dispatch)
 job_app.command("checks")(job_checks)
+job_app.command("status")(job_status)
 job_app.command("test-send")(job_test_send)
 app.add_typer(job_app, name="job")
 app.add_typer(mo_app, name="mo")

@@ -81,10 +81,25 @@ ACTIONS: dict[str, str] = {
     "targets.show": ANY_ROLE,
     "dispatch.run": "operator",
     "receipts.poll": "operator",
+    # urgent notices ('*': bank-wide; docs/operations.md "Urgent notices"): approved by
+    # an approver for every department, never by the drafter
+    "urgent.draft": "author",
+    "urgent.dry_run": "author|operator",
+    "urgent.approve": "approver",
+    "urgent.send": "operator",
+    "urgent.status": ANY_ROLE,
     # real-time traffic and agents ('*': no department)
     "message.submit": "operator",
     "agent.run": "operator",
     "agent.list": ANY_ROLE,
+    # alerts and the on-call list ('*'; docs/operations.md, "Alerts")
+    "alerts.list": ANY_ROLE,
+    "alerts.show": ANY_ROLE,
+    "alerts.ack": "operator",
+    "alerts.evaluate": "operator",
+    "alerts.oncall_add": "operator",
+    "alerts.oncall_remove": "operator",
+    "alerts.oncall_list": ANY_ROLE,
     # customers, replies and opt-outs ('*')
     "customers.sync": "operator",
     "customers.quarantine": "operator",

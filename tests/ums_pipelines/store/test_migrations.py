@@ -34,6 +34,7 @@ def test_migrations_match_the_models(store: Store) -> None:
     from alembic.runtime.migration import MigrationContext
 
     from ums_pipelines.store import (  # noqa: F401 - register their tables
+        alerts,
         calendar,
         compliance,
         contact,
