@@ -12,6 +12,7 @@ from ums_pipelines.settings_alerts import AlertSettings
 from ums_pipelines.settings_calendar import CalendarSettings
 from ums_pipelines.settings_compliance import ComplianceSettings
 from ums_pipelines.settings_data import DataSettings
+from ums_pipelines.settings_monitoring import MonitoringSettings
 from ums_pipelines.settings_retention import OpensSettings, RetentionClassSettings
 from ums_pipelines.settings_urgent import UrgentSettings
 
@@ -22,6 +23,7 @@ class Settings(
     BaseSettings,
     ComplianceSettings,
     DataSettings,
+    MonitoringSettings,
     CalendarSettings,
     RetentionClassSettings,
     OpensSettings,

@@ -39,6 +39,7 @@ def test_migrations_match_the_models(store: Store) -> None:
         compliance,
         contact,
         content,
+        monitoring,
         sendplane,
         urgent,
     )
