@@ -75,6 +75,11 @@ class SimConfig(BaseModel):
     failure_rate: float = Field(
         default=0.03, ge=0.0, le=1.0, description="Share of messages failing at the handset."
     )
+    failure_rates: dict[Endpoint, float] = Field(
+        default_factory=dict,
+        description="Per send endpoint (one provider), the share of its messages failing at"
+        " the handset, in place of failure_rate: one provider failing, the others healthy.",
+    )
     kakao_non_user_rate: float = Field(
         default=0.15, ge=0.0, le=1.0, description="Share of phone numbers without KakaoTalk."
     )
@@ -135,6 +140,8 @@ class SimConfig(BaseModel):
         low, high = self.receipt_delay_range
         if low < 0 or high < low:
             raise ValueError("receipt_delay_ms must be >= 0, or (low, high) with 0 <= low <= high")
+        if any(not 0.0 <= share <= 1.0 for share in self.failure_rates.values()):
+            raise ValueError("failure_rates must be shares between 0 and 1")
         if any(limit <= 0 for limit in self.rate_limits.values()):
             raise ValueError("rate_limits must be positive messages per second")
         self.send_faults("sms")  # validates the shared fault fields together

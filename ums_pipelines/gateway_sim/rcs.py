@@ -85,7 +85,7 @@ def rcs_outcome(config: SimConfig, client_key: str, recipient: str) -> rules.Out
         return rules.Outcome(
             delivered=False, code=codes.RCS_NOT_CAPABLE, reason="no RCS-capable handset"
         )
-    outcome = rules.handset_outcome(config, client_key)
+    outcome = rules.handset_outcome(config, client_key, "rcs")
     if outcome.delivered:
         return outcome
     return rules.Outcome(delivered=False, code=codes.RCS_HANDSET, reason="handset unreachable")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ums_pipelines.gateway_sim import codes
-from ums_pipelines.gateway_sim.config import SimConfig
+from ums_pipelines.gateway_sim.config import Endpoint, SimConfig
 
 __all__ = [
     "ALIMTALK_MAX_BUTTONS",
@@ -173,8 +173,14 @@ def check_alimtalk(recipient: str, text: str, button_count: int) -> Rejection | 
     return None
 
 
-def handset_outcome(config: SimConfig, client_key: str) -> Outcome:
-    if fraction(config.seed, "handset", client_key) < config.failure_rate:
+def handset_outcome(
+    config: SimConfig, client_key: str, endpoint: Endpoint | None = None
+) -> Outcome:
+    """Delivered or not at the handset; ``endpoint``'s own share when it has one."""
+    rate = config.failure_rate
+    if endpoint is not None:
+        rate = config.failure_rates.get(endpoint, rate)
+    if fraction(config.seed, "handset", client_key) < rate:
         return Outcome(delivered=False, code=codes.E_HANDSET, reason="handset unreachable")
     return _DELIVERED
 
@@ -182,7 +188,7 @@ def handset_outcome(config: SimConfig, client_key: str) -> Outcome:
 def relay_outcome(config: SimConfig, client_key: str) -> Outcome:
     """An SMS/LMS/MMS's fate: ``handset_outcome``, with the failure spread over the
     relay's receipt codes (and so its stages) when ``stage_failures`` is on."""
-    outcome = handset_outcome(config, client_key)
+    outcome = handset_outcome(config, client_key, "sms")
     if outcome.delivered or not config.stage_failures:
         return outcome
     choices = codes.receipt_failures(codes.RELAY)
@@ -198,7 +204,7 @@ def is_kakao_user(config: SimConfig, recipient: str) -> bool:
 def alimtalk_outcome(config: SimConfig, client_key: str, recipient: str) -> Outcome:
     if not is_kakao_user(config, recipient):
         return Outcome(delivered=False, code=codes.K_NOT_A_USER, reason="not a KakaoTalk user")
-    return handset_outcome(config, client_key)
+    return handset_outcome(config, client_key, "alimtalk")
 
 
 def email_outcome(config: SimConfig, recipient: str) -> Outcome:

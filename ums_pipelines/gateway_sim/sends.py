@@ -149,7 +149,7 @@ class Sends:
             recipient=message.token,
             subject=note.title if note else None,
             body=(note.body or "") if note else "",
-            outcome=rules.handset_outcome(self.config, key),
+            outcome=rules.handset_outcome(self.config, key, "push"),
             wire=raw.decode(),
         )
         accepted = await self._accept("push", [record], 1)

@@ -201,3 +201,20 @@ def test_mask_phone(number: str, masked: str) -> None:
 def test_config_rejects_inverted_latency() -> None:
     with pytest.raises(ValueError, match="latency_ms"):
         SimConfig(latency_ms=(5, 1))
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected_share"), [("push", 0.3), ("sms", 0.0), ("alimtalk", 0.0), (None, 0.0)]
+)
+def test_a_per_endpoint_failure_share_fails_only_that_provider(
+    endpoint: str | None, expected_share: float
+) -> None:
+    config = SimConfig(failure_rate=0.0, failure_rates={"push": 0.3})
+    keys = [f"k{i}" for i in range(4000)]
+    failed = sum(not rules.handset_outcome(config, k, endpoint).delivered for k in keys)  # type: ignore[arg-type]
+    assert failed / len(keys) == pytest.approx(expected_share, abs=0.03)
+
+
+def test_a_failure_share_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="failure_rates"):
+        SimConfig(failure_rates={"push": 1.5})
