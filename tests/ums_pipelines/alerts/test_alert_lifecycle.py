@@ -68,7 +68,7 @@ def test_an_acknowledged_alert_is_not_repeated_but_still_clears(store: Store) ->
     with store.session() as session:
         assert repeat_due(session, T0 + timedelta(hours=2), 600) == []
         assert clear_alert(session, key="error_burst:sim-sms", now=T0 + timedelta(hours=2))
-    with store.session() as session, pytest.raises(ValueError, match="key: alert .* cleared"):
+    with store.session() as session, pytest.raises(ValueError, match=r"key: alert .* cleared"):
         ack_alert(session, key="error_burst:sim-sms", actor="kim", now=T0)
 
 
@@ -111,7 +111,7 @@ def test_concurrent_evaluators_notify_once(store: Store) -> None:
             barrier.wait()
             with store.session() as session:
                 clear_alert(session, key=key, now=T0 + timedelta(seconds=800))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=tick) for _ in range(4)]
