@@ -45,6 +45,7 @@ from ums_pipelines.cli.senders import senders_app
 from ums_pipelines.cli.shortlink import shortlink_app
 from ums_pipelines.cli.targets import targets_app
 from ums_pipelines.cli.testsend import job_test_send
+from ums_pipelines.cli.urgent import urgent_app
 from ums_pipelines.cli.words import words_app
 
 __all__ = ["app", "main"]
@@ -91,6 +92,7 @@ app.add_typer(cost_app, name="cost")
 app.add_typer(roles_app, name="roles")
 app.add_typer(targets_app, name="targets")
 app.add_typer(retention_app, name="retention")
+app.add_typer(urgent_app, name="urgent")
 console = Console()
 
 

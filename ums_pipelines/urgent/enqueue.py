@@ -1,0 +1,129 @@
+"""Writing an approved urgent notice's first legs to the outbox, queued on the urgent lane.
+
+Unlike a bulk split, which its writer claims for itself, every batch here is written
+queued and committed at once, so any running sender serving the urgent lane (the
+notice's own senders, every ``ums agent``) claims it the moment it lands, ahead of every
+lower lane (claims order by priority). Writes run under ``store.urgent()``: on SQLite
+they go before a bulk job's writers at the write lock. Each row has its stable key, so
+a second enqueue (a crash, a retry) inserts nothing twice.
+
+The rules are the bulk job's: the advertising night rule holds rows (``not_before``), a
+brand message over its day's limit is a failed row, an unrenderable row is failed and
+chained on; withdrawals and deaths since the freeze are stopped at send time by every
+sender's last-mile screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ums_pipelines.compliance import brandlimit, frequency, night
+from ums_pipelines.content.plan import renderer_for, write_links
+from ums_pipelines.content.render import take_links
+from ums_pipelines.dispatch.claims import MESSAGES, T
+from ums_pipelines.dispatch.compose import compose_row
+from ums_pipelines.dispatch.record import next_legs
+from ums_pipelines.jobs import template_variants
+from ums_pipelines.settings import Settings
+from ums_pipelines.store.engine import Store, urgent, utcnow
+from ums_pipelines.store.models import Customer, Job
+from ums_pipelines.targets import read_targets
+
+__all__ = ["enqueue_rows"]
+
+CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    stmt = postgresql.insert(MESSAGES) if dialect == "postgresql" else sqlite.insert(MESSAGES)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]), rows)
+
+
+def _render(
+    store: Store, settings: Settings, job_id: str, ids: list[str], chains: list[list[str]]
+) -> tuple[list[dict[str, Any]], list[str], dict[str, datetime], str]:
+    """One batch rendered in a read snapshot, outside the write lock."""
+    now = utcnow()
+    today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
+    with store.reading() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise KeyError(f"job_id: no job {job_id!r}")
+        variants = template_variants(session, job.template_id, job.template_version)
+        renderer = renderer_for(session, settings, job, now)
+        customers = {
+            c.customer_id: c
+            for c in session.execute(select(CUSTOMERS).where(CUSTOMERS.c.customer_id.in_(ids)))
+        }
+        rows: list[dict[str, Any]] = []
+        failed: list[str] = []
+        for cid, chain in zip(ids, chains, strict=True):
+            row, error = compose_row(
+                job, variants[chain[0]], customers[cid], chain, 0, now, today, renderer=renderer
+            )
+            if error is not None:
+                failed.append(row["idempotency_key"])
+            rows.append(row)
+        sendable = [r for r in rows if r["state"] == "queued"]
+        held = night.hold_split(session, settings, job, sendable, now)
+        for row in rows:
+            if row["idempotency_key"] in held:
+                row["not_before"] = held[row["idempotency_key"]]
+        return rows, failed, held, job.purpose
+
+
+def enqueue_rows(
+    store: Store,
+    settings: Settings,
+    job_id: str,
+    *,
+    batch: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write every target's first leg, ``batch`` rows a transaction; returns how many
+    rows were written (rows already there are skipped, not counted)."""
+    size = batch or settings.urgent_write_batch
+    frame = read_targets(settings, job_id)
+    ids: list[str] = frame["customer_id"].to_list()
+    chains: list[list[str]] = frame["chain"].to_list()
+    written = 0
+    for start in range(0, len(ids), size):
+        part_ids, part_chains = ids[start : start + size], chains[start : start + size]
+        rows, failed, held, purpose = _render(store, settings, job_id, part_ids, part_chains)
+        now = utcnow()
+        with urgent(), store.session() as session:
+            keys = [r["idempotency_key"] for r in rows]
+            known = select(T.idempotency_key).where(T.idempotency_key.in_(keys))
+            have = set(session.scalars(known))
+            rows = [r for r in rows if r["idempotency_key"] not in have]
+            links = take_links(rows)
+            purposes = {job_id: purpose}
+            refused = brandlimit.gate_rows(session, settings, rows, purposes, now)
+            frequency.count_rows(session, settings, rows, purposes, now)
+            if rows:
+                _insert(session, rows)
+                write_links(session, links)
+            failed_keys = [k for k in (*failed, *sorted(refused)) if k not in have]
+            if failed_keys:
+                failed_ids = list(
+                    session.scalars(
+                        select(T.id).where(
+                            T.idempotency_key.in_(failed_keys),
+                            T.state == "failed",
+                            T.next_leg_id.is_(None),
+                        )
+                    )
+                )
+                next_legs(session, settings, failed_ids, now)
+            night.record_written_holds(session, settings, [k for k in held if k not in have], now)
+        written += len(rows)
+        if progress is not None:
+            progress(written)
+    return written
