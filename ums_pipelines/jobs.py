@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +30,9 @@ from ums_pipelines.content.versions import (
 from ums_pipelines.lanes import Lane
 from ums_pipelines.store.engine import as_utc, utcnow
 from ums_pipelines.store.models import Job, SenderNumber, Template
+
+if TYPE_CHECKING:
+    from ums_pipelines.settings import Settings
 
 __all__ = [
     "ChannelVariant",
@@ -150,13 +153,16 @@ def register_job(
     params: Mapping[str, str | int | float] | None = None,
     per_request: bool = False,
     planned_count: int | None = None,
+    settings: Settings | None = None,
 ) -> tuple[Job, bool]:
     """Register a job once: the same job id again returns the existing job (created=False).
 
     ``params`` are the values of the content's job variables (an event date, a rate, the
     ``occasion`` that picks phrases): the same for every recipient, checked here.
     ``planned_count`` is the author's expected number of targets: a frozen list far from
-    it is flagged (``compliance.stages``).
+    it is flagged (``compliance.stages``). With ``settings`` the job is checked against
+    the send calendar (``calendar.check``): conflicts are recorded and alerted, never
+    refused.
     """
     if not _JOB_ID.match(job_id):
         raise JobError(f"job_id: {job_id!r} must be 1–64 letters, digits, '.', '_' or '-'")
@@ -234,4 +240,9 @@ def register_job(
         template=template_code,
         **({"planned_count": planned_count} if planned_count is not None else {}),
     )
+    if settings is not None and not per_request:
+        from ums_pipelines.calendar.check import check_job
+
+        session.flush()
+        check_job(session, settings, job_id, actor=actor, now=now)
     return job, True

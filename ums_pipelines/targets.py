@@ -305,6 +305,11 @@ def extract_targets(
         )
         # Committed with the freeze: a frozen list is never without its findings.
         stages.run_checks(session, settings, job, firsts, contacts)
+        # The customers are known from now on: checked against every job planned on the
+        # same day (send calendar, docs/operations.md); conflicts alert, never refuse.
+        from ums_pipelines.calendar.check import check_job
+
+        check_job(session, settings, job_id, actor=actor)
     return TargetResult(
         job_id, path, frame.height, dict(suppressed), dict(firsts), admitted=dict(admitted)
     )
