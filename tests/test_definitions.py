@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from ums_pipelines.analytics import list_models
 from ums_pipelines.definitions import defs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -144,6 +145,14 @@ def test_every_asset_check_is_attached_to_an_asset_of_these_definitions() -> Non
     for asset, check in found:
         assert asset in keys, f"check {check} targets unknown asset {asset}"
         assert graph.get(dg.AssetKey(asset)).is_materializable, f"{check}: {asset}"
+
+
+def test_every_sql_model_has_an_asset_check() -> None:
+    graph = defs.resolve_asset_graph()
+    checked = {k.asset_key.to_user_string() for k in graph.asset_check_keys}
+    models = {m.name for m in list_models()}
+    missing = sorted(models - checked)
+    assert models and not missing, f"declare checks in sql/schema.yml for {missing}"
 
 
 def test_every_check_has_a_description() -> None:

@@ -7,10 +7,12 @@ from types import ModuleType
 from typing import Any
 
 import dagster as dg
+import duckdb
 import pytest
 
-from assets.analytics import MODEL_ASSETS, fct_messages_reconciles
+from assets.analytics import DECLARED_CHECKS, MODEL_ASSETS, fct_messages_reconciles
 from reports import daily_report
+from ums_pipelines.analytics.declarations import load_declarations
 from ums_pipelines.definitions import defs, materialize_selection, open_instance
 from ums_pipelines.resources import UmsResource
 from ums_pipelines.settings import Settings
@@ -65,11 +67,24 @@ def test_export_and_models_materialise_and_reconcile_with_the_store(
     assert fct["rows"] == SEEDED_MESSAGES
     for name in ANALYTICS:
         assert result.asset_materializations_for_node(name), name
-    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-    assert set(checks) == {"fct_messages_reconciles", "rpt_period_segment_adds_up"}
-    assert all(c.passed for c in checks.values())
-    check = checks["fct_messages_reconciles"]
+    checks = {
+        (c.asset_key.to_user_string(), c.check_name): c
+        for c in result.get_asset_check_evaluations()
+    }
+    declared = {(m, c.name) for m, d in load_declarations().items() for c in d.checks}
+    assert set(checks) == {
+        ("fct_messages", "fct_messages_reconciles"),
+        ("rpt_period_segment", "rpt_period_segment_adds_up"),
+        *declared,
+    }
+    failed = {k: c.metadata for k, c in checks.items() if not c.passed}
+    assert failed == {}
+    check = checks["fct_messages", "fct_messages_reconciles"]
     assert check.metadata["store_messages"].value == SEEDED_MESSAGES
+    # Declared checks carry their numbers: the daily report's requests equal the store's.
+    daily = checks["rpt_daily_channel", "requested_reconciles_with_store"].metadata
+    assert daily["model_total"].value == daily["store_total"].value == SEEDED_MESSAGES
+    assert (daily["failing"].value, daily["kind"].value) == (0, "reconciles_with_store")
     # The runs are in the persistent instance, where the UI will show them.
     assert dagster_instance.get_run_by_id(result.run_id) is not None
 
@@ -132,3 +147,42 @@ def test_daily_report_asset_renders_the_korea_day(
     html = path.read_text(encoding="utf-8")
     assert result.metadata["bytes"] == len(html.encode("utf-8"))
     assert 'id="channel-table"' in html and 'id="channel-chart"' in html
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_declared_checks_report_failures_with_samples_and_severity(
+    ums: UmsResource, store: Store, settings: Settings, seed: ModuleType
+) -> None:
+    ids = seed.seed_scenario(store)
+    assert dg.materialize(
+        [*[defs.get_assets_def(n) for n in ANALYTICS]], resources={"ums": ums}
+    ).success
+    conn = duckdb.connect(str(settings.analytics_path))
+    try:  # plant a repeated message and an unknown state
+        conn.execute(
+            "insert into stg_messages select * from stg_messages where message_id = ?", [ids["p1"]]
+        )
+        conn.execute("update stg_messages set state = 'lost' where message_id = ?", [ids["s2"]])
+    finally:
+        conn.close()
+
+    [checks_def] = [c for c in DECLARED_CHECKS if c.node_def.name == "stg_messages_declared_checks"]
+    result = dg.materialize(
+        [defs.get_assets_def("stg_messages"), checks_def],
+        resources={"ums": ums},
+        selection=dg.AssetSelection.checks(checks_def),
+    )
+    evaluations = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    declared = load_declarations()["stg_messages"]
+    assert set(evaluations) == {c.name for c in declared.checks}
+    assert not result.asset_materializations_for_node("stg_messages")  # checks only
+    dup = evaluations["unique_message_id"]
+    assert (dup.passed, dup.severity) == (False, dg.AssetCheckSeverity.ERROR)
+    assert dup.metadata["failing"].value == 2
+    assert dup.metadata["samples"].value == [{"message_id": ids["p1"]}]
+    state = evaluations["accepted_values_state"]
+    assert not state.passed and state.metadata["samples"].value == [{"state": "lost"}]
+    # The duplicate also breaks the reconciliation (one more row on D1 than the store has).
+    rec = evaluations["reconciles_with_store_messages"].metadata
+    assert (rec["model_total"].value, rec["store_total"].value) == (18, 17)
+    assert evaluations["not_null"].passed

@@ -32,9 +32,16 @@ RETENTION_DAYS_SETTING = {
 _SQLITE_DAY_FUNCTION = "ums_local_day"
 
 
+# A table no retention class deletes from is compared over all its days.
+_BEGINNING = date(1970, 1, 1)
+
+
 def window_start(settings: Settings, table: str, now: datetime) -> date:
     """The first Korea day the store still holds in full for ``table``."""
-    days = int(getattr(settings, RETENTION_DAYS_SETTING[table]))
+    setting = RETENTION_DAYS_SETTING.get(table)
+    if setting is None:
+        return _BEGINNING
+    days = int(getattr(settings, setting))
     return cutoff(settings, days, now).astimezone(settings.tz).date()
 
 
@@ -50,6 +57,10 @@ def store_counts_by_day(
         # Grouped by the label: a repeated expression would carry a second bind parameter,
         # which PostgreSQL does not recognise as the same expression.
         stmt = select(day, func.count()).where(column >= lower).group_by("korea_day")
+        # A source whose columns span tables (a click with its link) counts over the join.
+        joined = getattr(source, "from_clause", None)
+        if joined is not None:
+            stmt = stmt.select_from(joined)
         rows = session.execute(stmt).all()
     return {_as_date(d): int(n) for d, n in rows}
 
