@@ -92,7 +92,7 @@ def test_producer_text_is_masked(store: Store) -> None:
 def test_bad_input_names_the_field(store: Store, field: str, kwargs: dict[str, str]) -> None:
     args = {"key": "k", "rule": "r", "subject": "s", **kwargs}
     with store.session() as session, pytest.raises(ValueError, match=f"^{field}:"):
-        raise_alert(session, details={}, now=T0, **args)  # type: ignore[arg-type]
+        raise_alert(session, details={}, now=T0, **args)
 
 
 def test_concurrent_evaluators_notify_once(store: Store) -> None:
