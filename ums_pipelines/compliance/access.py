@@ -92,6 +92,12 @@ ACTIONS: dict[str, str] = {
     "message.submit": "operator",
     "agent.run": "operator",
     "agent.list": ANY_ROLE,
+    # monitoring (docs/operations.md): the numbers, the screen board, its tokens ('*')
+    "stats.view": ANY_ROLE,
+    "board.view": ANY_ROLE,
+    "board.serve": "operator",
+    "board.token": "admin",
+    "metrics.serve": "operator",
     # alerts and the on-call list ('*'; docs/operations.md, "Alerts")
     "alerts.list": ANY_ROLE,
     "alerts.show": ANY_ROLE,

@@ -83,6 +83,10 @@ def renderer_for(session: Session, settings: Settings, job: Job, now: datetime) 
         from ums_pipelines.customers.unsubscribe import unsubscribe_url
 
         renderer.unsubscribe = partial(unsubscribe_url, settings)
+    if settings.opens_secret is not None and settings.opens_secret.get_secret_value():
+        from ums_pipelines.shortlinks.opens import opener
+
+        renderer.opens = opener(settings)
     return renderer
 
 

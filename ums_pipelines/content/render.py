@@ -155,6 +155,8 @@ class Renderer:
         self._used: dict[str, frozenset[str]] = {}
         # customer id -> one-click unsubscribe URL, for an advertising job's e-mails.
         self.unsubscribe: Callable[[str], str] | None = None
+        # message key -> open-tracking address, for e-mails and pushes (shortlinks/opens.py).
+        self.opens: Callable[[str], str] | None = None
 
     def with_params(self, values: Mapping[str, str]) -> Renderer:
         """The same renderer for one real-time request, its own values over the job's."""
@@ -165,6 +167,7 @@ class Renderer:
             self.specs, job_values, self.day, self.links, self.phrases, self.occasion, self.images
         )
         other.legacy, other.unsubscribe = self.legacy, self.unsubscribe
+        other.opens = self.opens
         return other
 
     def _plain(self, spec: VariableSpec, customer: Any) -> str | None:

@@ -15,6 +15,7 @@ from ums_pipelines.channels.rendering import message_type_for, render_payload, t
 from ums_pipelines.content.render import LINKS_KEY, Renderer, shorten_payload
 from ums_pipelines.jobs import ChannelVariant
 from ums_pipelines.lanes import message_priority
+from ums_pipelines.shortlinks.opens import OPEN_CHANNELS, with_open_url
 from ums_pipelines.store.engine import as_utc
 from ums_pipelines.store.models import Job, Message
 from ums_pipelines.targets import Recipient, contact_for
@@ -212,6 +213,8 @@ def compose_row(
         if channel == "email" and renderer is not None and renderer.unsubscribe is not None:
             url = renderer.unsubscribe(customer.customer_id)
             payload = (payload or Payload()).model_copy(update={"list_unsubscribe": url})
+        if channel in OPEN_CHANNELS and renderer is not None and renderer.opens is not None:
+            html, payload = with_open_url(renderer.opens(key), channel, html, payload)
         platform = getattr(customer, "push_platform", None)
         # A number abroad (stored in E.164, "+..."): international SMS, UTF-8 allowed.
         phone = customer.phone if channel == "sms" else None

@@ -237,6 +237,9 @@ def create_app(
         from ums_pipelines.shortlinks.unsubscribe import optout_routes
 
         routes += optout_routes(store, settings, clock)
+        from ums_pipelines.shortlinks.open_server import open_routes
+
+        routes += open_routes(store, settings, clock)
     if content_dir is not None:
         images = _Images(content_dir)
         routes.append(Route("/i/{ref}", _guarded("image", images.get), methods=["GET", "HEAD"]))
