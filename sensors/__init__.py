@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from sensors.alerts import alerts_run_failure_sensor, alerts_sensor
 from sensors.consent import consent_notices_job, consent_notices_schedule
 from sensors.customer_db import customer_db_job, customer_db_sensor
 from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, mo_job, receipts_job
@@ -37,6 +38,8 @@ defs = dg.Definitions(
         customer_files_sensor,
         customer_db_sensor,
         review_decisions_sensor,
+        alerts_sensor,
+        alerts_run_failure_sensor,
     ],
     schedules=[analytics_schedule, consent_notices_schedule, retention_schedule],
 )

@@ -64,6 +64,8 @@ SENSORS = {
     "customer_files_sensor",
     "customer_db_sensor",
     "review_decisions_sensor",
+    "alerts_sensor",
+    "alerts_run_failure_sensor",
 }
 SCHEDULES = {
     "analytics_refresh",

@@ -8,6 +8,7 @@ messages and POST the webhooks of every notification still pending (also produce
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,13 +18,15 @@ from sqlalchemy import select
 from ums_pipelines.alerts import queries, rules
 from ums_pipelines.alerts.config import RuleSet, load_rules
 from ums_pipelines.alerts.lifecycle import Notice, clear_alert, raise_alert, repeat_due
-from ums_pipelines.alerts.notify import queue_oncall
+from ums_pipelines.alerts.notify import AlertSetupError, queue_oncall
 from ums_pipelines.alerts.webhook import deliver_webhooks
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.alerts import Alert
 from ums_pipelines.store.engine import Store, utcnow
 
 __all__ = ["AlertRun", "deliver_pending", "evaluate", "run_alerts"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,7 +117,12 @@ def deliver_pending(
     """Queue on-call messages and POST webhooks of every pending notification; producers
     that raise outside an evaluation call this to deliver at once, not at the next tick."""
     now = now or utcnow()
-    queued = queue_oncall(store, settings, now)
+    try:
+        queued = queue_oncall(store, settings, now)
+    except AlertSetupError as exc:
+        # Left pending (queued on a later tick once fixed); the webhook still goes out.
+        log.error("on-call alerts cannot be queued: %s", exc)
+        queued = 0
     return queued, deliver_webhooks(store, settings, now, client=client)
 
 

@@ -144,17 +144,21 @@ def queue_oncall(store: Store, settings: Settings, now: datetime, limit: int = 1
         ).all()
     if not pending:
         return 0
-    job_id = ensure_alert_job(store, settings)
+    with store.reading() as session:
+        nobody = not active_contacts(session)
+    # With nobody on call there is nothing to queue and no job to set up: done.
+    job_id = None if nobody else ensure_alert_job(store, settings)
     queued = 0
     for note_id in pending:
         with store.session() as session:
             note = session.get(AlertNotification, note_id, with_for_update=True)
             if note is None or note.oncall_state != "pending":
                 continue  # another evaluator queued it
-            job = session.get(Job, job_id)
-            assert job is not None
+            job = session.get(Job, job_id) if job_id is not None else None
+            contacts = active_contacts(session) if job is not None else []
             made = 0
-            for contact in active_contacts(session):
+            for contact in contacts:
+                assert job is not None
                 for channel, address in (("sms", contact.phone), ("email", contact.email)):
                     if address:
                         made += _queue_one(session, settings, job, note, contact, channel, now)
