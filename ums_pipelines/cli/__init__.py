@@ -12,6 +12,7 @@ from ums_pipelines.cli.agent import agent_app, submit
 from ums_pipelines.cli.approval import approval_app
 from ums_pipelines.cli.audit import audit_app
 from ums_pipelines.cli.bench import bench
+from ums_pipelines.cli.board import board_app, metrics_app, stats
 from ums_pipelines.cli.budget import budget_app
 from ums_pipelines.cli.consent import consent_app
 from ums_pipelines.cli.content import content_app
@@ -92,6 +93,9 @@ app.add_typer(cost_app, name="cost")
 app.add_typer(roles_app, name="roles")
 app.add_typer(targets_app, name="targets")
 app.add_typer(retention_app, name="retention")
+app.add_typer(board_app, name="board")
+app.add_typer(metrics_app, name="metrics")
+app.command(name="stats")(stats)
 app.add_typer(urgent_app, name="urgent")
 console = Console()
 
