@@ -58,6 +58,7 @@ class CalendarEvent:
     providers: tuple[str, ...]  # of the first legs of its routes
     rate_per_s: float  # planned messages per second on each of its providers
     flags: tuple[str, ...] = field(default=())
+    updated_at: datetime | None = None  # the job's last change (the feed's DTSTAMP)
 
     @property
     def active(self) -> bool:
@@ -144,6 +145,7 @@ def event_of(
         providers=providers,
         rate_per_s=rate,
         flags=tuple(flags),
+        updated_at=as_utc(job.updated_at),
     )
 
 

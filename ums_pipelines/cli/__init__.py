@@ -14,6 +14,7 @@ from ums_pipelines.cli.audit import audit_app
 from ums_pipelines.cli.bench import bench
 from ums_pipelines.cli.board import board_app, metrics_app, stats
 from ums_pipelines.cli.budget import budget_app
+from ums_pipelines.cli.calendar import calendar_app
 from ums_pipelines.cli.consent import consent_app
 from ums_pipelines.cli.content import content_app
 from ums_pipelines.cli.content_preview import preview
@@ -89,6 +90,7 @@ app.add_typer(review_hook_app, name="review-hook")
 app.add_typer(audit_app, name="audit")
 app.add_typer(interface_app, name="interface")
 app.add_typer(budget_app, name="budget")
+app.add_typer(calendar_app, name="calendar")
 app.add_typer(cost_app, name="cost")
 app.add_typer(roles_app, name="roles")
 app.add_typer(targets_app, name="targets")

@@ -143,6 +143,13 @@ ACTIONS: dict[str, str] = {
     "report.render": "operator",
     "cost.report": ANY_ROLE,
     "cost.reconcile": "operator",
+    # send calendar (docs/operations.md, "Send calendar"): every department's plan ('*');
+    # moving a job's window is a change of its plan, the author's (the job's department)
+    "calendar.show": ANY_ROLE,
+    "calendar.conflicts": ANY_ROLE,
+    "calendar.ics": ANY_ROLE,
+    "calendar.move": "author",
+    "calendar.check": "author|operator",
     # retention: purges are operations; a legal hold is the auditor's (compliance) call
     "retention.plan": "operator",
     "retention.purge": "operator",
