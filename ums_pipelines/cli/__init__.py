@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from ums_pipelines.cli.agent import agent_app, submit
+from ums_pipelines.cli.alerts import alerts_app
 from ums_pipelines.cli.approval import approval_app
 from ums_pipelines.cli.audit import audit_app
 from ums_pipelines.cli.bench import bench
@@ -90,6 +91,7 @@ app.add_typer(review_hook_app, name="review-hook")
 app.add_typer(audit_app, name="audit")
 app.add_typer(interface_app, name="interface")
 app.add_typer(budget_app, name="budget")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(cost_app, name="cost")
 app.add_typer(roles_app, name="roles")
