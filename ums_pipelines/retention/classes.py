@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, time
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -20,6 +19,7 @@ from sqlalchemy import String, cast, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ums_pipelines.retention.archive import archive_rows
+from ums_pipelines.retention.files import change_files_due
 from ums_pipelines.retention.hold import Held
 from ums_pipelines.retention.policy import cutoff
 from ums_pipelines.retention.rows import attrs, chunks, frame_of
@@ -29,9 +29,8 @@ from ums_pipelines.store.contact import MoMessage
 from ums_pipelines.store.content import LinkClick, ShortLink
 from ums_pipelines.store.models import CustomerChangeFile, Message, QuarantinedRow
 from ums_pipelines.store.sendplane import SendRequest
-from ums_pipelines.targets import targets_path
 
-__all__ = ["CLASS_NAMES", "count_due", "cutoffs", "purge_classes", "remove_target_files"]
+__all__ = ["CLASS_NAMES", "count_due", "cutoffs", "purge_classes"]
 
 CLASS_NAMES = (
     "short_links",
@@ -49,7 +48,6 @@ _MO_COLS = (
     "route", "handled_at",
 )  # fmt: skip
 _REQUEST_COLS = ("id", "caller", "job_id", "lane", "state", "message_id", "received_at")
-_CHANGE_DIRS = ("processed", "rejected")
 
 
 def cutoffs(settings: Settings, now: datetime) -> dict[str, datetime]:
@@ -137,23 +135,6 @@ def _quarantined(session: Session, cut: datetime, hold: Held) -> list[int]:
     ]
 
 
-def _change_files(settings: Settings, cut: datetime, hold: Held) -> list[Path]:
-    """Processed and rejected change files last written before ``cut`` (a move keeps the
-    time the source system wrote it), unless one names a held customer."""
-    due: list[Path] = []
-    for name in _CHANGE_DIRS:
-        folder = settings.customer_inbox / name
-        if not folder.is_dir():
-            continue
-        for path in sorted(p for p in folder.iterdir() if p.is_file()):
-            if datetime.fromtimestamp(path.stat().st_mtime, UTC) >= cut:
-                continue
-            data = path.read_bytes()
-            if not any(c.encode() in data for c in hold.customers):
-                due.append(path)
-    return due
-
-
 def _contact_where(settings: Settings, cut: datetime, hold: Held) -> list[Any]:
     day = cut.astimezone(settings.tz).date()
     return [RecipientDay.day < day, RecipientDay.customer_id.not_in(hold.customers)]
@@ -174,7 +155,7 @@ def count_due(
         "send_request_payloads": lambda cut: _payloads(session, cut, hold),
         "send_request_rows": lambda cut: _requests(session, cut, hold),
         "quarantined_rows": lambda cut: _quarantined(session, cut, hold),
-        "change_files": lambda cut: _change_files(settings, cut, hold),
+        "change_files": lambda cut: change_files_due(settings, cut, hold),
     }
     counts = {name: len(due[name](cut)) for name, cut in cuts.items() if name in due}
     if (cut := cuts.get("contact_counts")) is not None:
@@ -248,7 +229,7 @@ def purge_classes(
             session.execute(delete(QuarantinedRow).where(QuarantinedRow.id.in_(part)))
         counts["quarantined_rows"] = len(ids)
     if (cut := cuts.get("change_files")) is not None:
-        files = _change_files(settings, cut, hold)
+        files = change_files_due(settings, cut, hold)
         for path in files:
             path.unlink(missing_ok=True)
         counts["change_files"] = len(files)
@@ -280,14 +261,3 @@ def _purge_contact_days(
     deleted = sum(int(n) for *_, n in sums)
     session.execute(delete(R).where(*where))
     return deleted
-
-
-def remove_target_files(settings: Settings, jobs: tuple[str, ...]) -> int:
-    """The frozen target lists (customer ids per job) of jobs whose messages are all gone."""
-    removed = 0
-    for job_id in jobs:
-        path = targets_path(settings, job_id)
-        if path.exists():
-            path.unlink()
-            removed += 1
-    return removed

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ums_pipelines.analytics.export import day_path
 from ums_pipelines.audit import BASE, record
-from ums_pipelines.retention import classes
+from ums_pipelines.retention import classes, files
 from ums_pipelines.retention.archive import archive_rows, rewrite_atomically
 from ums_pipelines.retention.hold import Held, held
 from ums_pipelines.retention.policy import cutoff
@@ -151,14 +151,15 @@ def purge(store: Store, settings: Settings, *, actor: str) -> PurgeResult:
         events = _events_of(session, ids)
         archived["delivery_events"] += _archive_and_delete(session, settings, events)
         frame = frame_of(session, attrs(Message, _ROW_COLS), ids)
+        keys = files.keys_of(session, ids)
         archived["message_rows"] = archive_rows(settings, "message_rows", frame, "created_at")
         jobs = set(frame.get_column("job_id").to_list()) if ids else set()
         for part in chunks(ids):
             session.execute(delete(Message).where(Message.id.in_(part)))
         counts["message_rows"] = len(ids)
         emptied = tuple(sorted(j for j in jobs if not _has_messages(session, j)))
-    parquet_files = _pseudonymise_parquet(settings, frame)
-    counts["job_targets"] = classes.remove_target_files(settings, emptied)
+    parquet_files = _pseudonymise_parquet(settings, frame) + files.unlink_clicks(settings, keys)
+    counts["job_targets"] = files.remove_target_files(settings, emptied)
     with store.session() as session:
         more, more_archived = classes.purge_classes(
             session, settings, cuts, held(session), utcnow(), plan.plan_id

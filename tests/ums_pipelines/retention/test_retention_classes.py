@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from ums_pipelines.analytics.export import day_path
 from ums_pipelines.retention.hold import place_hold
 from ums_pipelines.retention.policy import CLASSES, policies
 from ums_pipelines.retention.purge import plan_purge, purge
@@ -94,6 +95,12 @@ def _seed(store: Store, settings: Settings) -> None:
         path = folder / name
         path.write_text(f"customer_id,phone\n{cust},{PHONE}\n")
         os.utime(path, (at.timestamp(), at.timestamp()))
+    # The analytics copy of clicks (analytics/export.py): the message named by its key.
+    clicks = day_path(settings.parquet_dir, "link_clicks", ANCIENT.date())
+    clicks.parent.mkdir(parents=True)
+    pl.DataFrame(
+        {"id": [1, 2], "code": ["CODE1", "CODE2"], "message_key": ["GONE:C1:0", "J:HELD:9"]}
+    ).write_parquet(clicks)
     for job_id in ("GONE", "J"):
         targets_path(settings, job_id).parent.mkdir(parents=True, exist_ok=True)
         pl.DataFrame({"customer_id": ["C1"]}).write_parquet(targets_path(settings, job_id))
@@ -180,6 +187,8 @@ def test_every_class_purged_after_notice(store: Store, tmp_path: Path) -> None:
     files = sorted(p.name for p in (settings.customer_inbox / "processed").iterdir())
     assert files == ["b.csv", "c.csv"]  # the held customer's file and the fresh one
     assert not targets_path(settings, "GONE").exists() and targets_path(settings, "J").exists()
+    clicks = pl.read_parquet(day_path(settings.parquet_dir, "link_clicks", ANCIENT.date()))
+    assert clicks.rows() == [(1, None, None), (2, "CODE2", "J:HELD:9")]  # both still count
 
     archives = list(settings.archive_dir.rglob("*.parquet"))
     assert {p.parent.name for p in archives} >= {"short_links", "link_clicks", "mo_replies",
