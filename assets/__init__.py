@@ -2,7 +2,16 @@
 
 import dagster as dg
 
-from assets import analytics, consent, contact, customer_db, customers, dispatch, retention
+from assets import (
+    analytics,
+    consent,
+    contact,
+    customer_db,
+    customers,
+    dispatch,
+    operations,
+    retention,
+)
 
 __all__ = ["defs"]
 
@@ -15,6 +24,7 @@ defs = dg.Definitions(
         *analytics.ASSETS,
         *consent.ASSETS,
         *retention.ASSETS,
+        *operations.ASSETS,
     ],
     asset_checks=[
         *customers.CHECKS,

@@ -6,6 +6,7 @@ from sensors.alerts import alerts_run_failure_sensor, alerts_sensor
 from sensors.consent import consent_notices_job, consent_notices_schedule
 from sensors.customer_db import customer_db_job, customer_db_sensor
 from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, mo_job, receipts_job
+from sensors.operations import operations_job, operations_snapshot_schedule
 from sensors.retention import retention_job, retention_schedule
 from sensors.review import review_decisions_sensor
 from sensors.sensors import customer_files_sensor, mo_sensor, new_jobs_sensor, receipts_sensor
@@ -30,6 +31,7 @@ defs = dg.Definitions(
         analytics_job,
         consent_notices_job,
         retention_job,
+        operations_job,
     ],
     sensors=[
         new_jobs_sensor,
@@ -41,5 +43,10 @@ defs = dg.Definitions(
         alerts_sensor,
         alerts_run_failure_sensor,
     ],
-    schedules=[analytics_schedule, consent_notices_schedule, retention_schedule],
+    schedules=[
+        analytics_schedule,
+        consent_notices_schedule,
+        retention_schedule,
+        operations_snapshot_schedule,
+    ],
 )

@@ -36,6 +36,7 @@ ASSETS = {
     "optout_confirmations",
     "consent_reconfirm_notices",
     "retention_purge",
+    "operations_snapshot",
 }
 CHECKS = {
     ("customer_profiles", "customers_reachable"),
@@ -43,6 +44,7 @@ CHECKS = {
     ("job_dispatch", "messages_terminal_or_in_flight"),
     ("fct_messages", "fct_messages_reconciles"),
     ("rpt_period_segment", "rpt_period_segment_adds_up"),
+    ("operations_snapshot", "no_red_lights"),
 }
 JOBS = {
     "dispatch_job",
@@ -56,6 +58,7 @@ JOBS = {
     "monthly_report_job",
     "consent_notices_job",
     "retention_job",
+    "operations_job",
 }
 SENSORS = {
     "new_jobs_sensor",
@@ -74,6 +77,7 @@ SCHEDULES = {
     "monthly_report_schedule",
     "consent_notices_schedule",
     "retention_schedule",
+    "operations_snapshot_schedule",
 }
 OWNER_PREFIXES = ("team:",)
 
