@@ -16,6 +16,7 @@ from ums_pipelines.calendar.schedule import ScheduleError, reschedule
 from ums_pipelines.jobs import ChannelVariant, SendPlan, register_job, register_template
 from ums_pipelines.lanes import Purpose
 from ums_pipelines.settings import Settings
+from ums_pipelines.store.alerts import Alert, AlertNotification
 from ums_pipelines.store.calendar import CalendarConflict
 from ums_pipelines.store.engine import as_utc
 from ums_pipelines.store.models import AuditLog, Job
@@ -82,6 +83,21 @@ def _open(bank: Any) -> list[tuple[str, str, str, float]]:
         return sorted((r.job_a, r.job_b, r.kind, r.shared) for r in rows)
 
 
+def _alerts(bank: Any) -> dict[str, tuple[str, str, dict[str, Any], list[str]]]:
+    """key -> (state, summary, details, notification kinds) of the calendar's alerts."""
+    with bank.store.reading() as session:
+        alerts = session.scalars(select(Alert).where(Alert.rule == "calendar_conflict")).all()
+        out = {}
+        for a in alerts:
+            kinds = session.scalars(
+                select(AlertNotification.kind)
+                .where(AlertNotification.alert_id == a.id)
+                .order_by(AlertNotification.seq)
+            ).all()
+            out[a.key] = (a.state, a.summary, dict(a.details), list(kinds))
+        return out
+
+
 def _audited(bank: Any, action: str) -> list[dict[str, Any]]:
     with bank.store.reading() as session:
         rows = session.scalars(select(AuditLog).where(AuditLog.action == action))
@@ -105,6 +121,13 @@ def test_overlapping_customers_on_the_same_day_raise_the_alert_naming_both(
     # a free slot is suggested: not on that day, on a business day within hours
     suggested = datetime.fromisoformat(entry["suggested"]).astimezone(KST)
     assert suggested.date() > DAY.date() and 9 <= suggested.hour < 18
+    # the alert: raised once, naming both jobs, the kind, the count and the free slot
+    state, summary, details, kinds = _alerts(cal)["calendar_conflict:card-am:card-pm:customers"]
+    assert state == "raised" and kinds == ["raised"]
+    assert "card-pm and card-am: customers conflict (2 customers" in summary
+    assert "nearest free slot" in summary
+    assert details["jobs"] == ["card-am", "card-pm"] and details["shared"] == 2
+    assert details["suggested"][0] == entry["suggested"]
     warned = [r.getMessage() for r in caplog.records if "send calendar" in r.getMessage()]
     assert any("card-pm and card-am: customers conflict (2 customers" in m for m in warned)
 
@@ -117,6 +140,7 @@ def test_other_customers_purpose_and_provider_raise_nothing(cal: Any) -> None:
     _freeze(cal, "otp-am", ["K7", "K8"])
     assert _open(cal) == []
     assert _audited(cal, "calendar.conflict") == []
+    assert _alerts(cal) == {}
 
 
 def test_registration_finds_purpose_and_provider_conflicts_before_targets(cal: Any) -> None:
@@ -146,6 +170,13 @@ def test_moving_a_job_to_the_suggested_slot_resolves_its_conflicts(cal: Any) -> 
         assert moved.conflicts == []
         assert sorted(k for *_, k in moved.resolved) == ["customers", "purpose"]
     assert _open(cal) == []
+    alerts = _alerts(cal)
+    assert sorted(alerts) == [
+        "calendar_conflict:card-am:card-pm:customers",
+        "calendar_conflict:card-am:card-pm:purpose",
+    ]
+    assert all(state == "cleared" and kinds == ["raised", "cleared"]
+               for state, _, _, kinds in alerts.values())  # fmt: skip
     (entry,) = _audited(cal, "job.rescheduled")
     assert entry["was"]["not_before"] == "2027-03-03T06:00:00+00:00"
     assert entry["now"]["not_before"] == slot.start.astimezone(UTC).isoformat()
