@@ -167,6 +167,7 @@ def test_alert_reaches_oncall_and_webhook_repeats_on_interval_and_clears(
             # From the first failure to the on-call SMS accepted and the webhook received.
             assert reached_at - first_failure < 60
             assert reached_at - start < 60
+            print(f"on-call SMS and webhook {reached_at - first_failure:.1f} s after first failure")
             (sms,) = [m for m in sim.ledger.messages("sms") if m.recipient == ONCALL_PHONE]
             assert "sim-fcm/push" in sms.body and "발생" in sms.body
             raised = _notes(bank)[0]
