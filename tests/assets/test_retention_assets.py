@@ -14,6 +14,7 @@ from sensors.retention import retention_schedule
 from ums_pipelines.resources import UmsResource
 from ums_pipelines.store import Store, utcnow
 from ums_pipelines.store.models import Job, Message, Template
+from ums_pipelines.targets import targets_path
 
 
 def _seed(store: Store) -> None:
@@ -23,10 +24,12 @@ def _seed(store: Store) -> None:
         t = Template(code="T", name="t", purpose="informational", created_at=now)
         s.add(t)
         s.flush()
-        for job_id in ("OLD", "NEW"):
+        # ORPHAN: purged by a run that stopped before removing its key; UNSENT: no
+        # messages yet, and young: it keeps its key.
+        for job_id, at in (("OLD", now), ("NEW", now), ("ORPHAN", old), ("UNSENT", now)):
             s.add(Job(job_id=job_id, name="j", template_id=t.id, template_version=1,
                       purpose="informational", priority=5, routes={}, sender_number="15881234",
-                      department="d", status="done", created_at=now, updated_at=now))  # fmt: skip
+                      department="d", status="done", created_at=at, updated_at=at))  # fmt: skip
         s.flush()
         for n, (job_id, at) in enumerate((("OLD", old), ("OLD", old), ("NEW", now))):
             s.add(Message(idempotency_key=f"k{n}", job_id=job_id, customer_id=f"C{n}",
@@ -41,19 +44,27 @@ def test_weekly_purge_removes_emptied_partitions(
     store = Store(store_url)
     store.migrate()
     _seed(store)
-    instance.add_dynamic_partitions("jobs", ["OLD", "NEW"])
+    instance.add_dynamic_partitions("jobs", ["OLD", "NEW", "ORPHAN", "UNSENT"])
+    settings = ums.settings()
+    for job_id in ("OLD", "NEW"):
+        targets_path(settings, job_id).parent.mkdir(parents=True, exist_ok=True)
+        targets_path(settings, job_id).write_bytes(b"PAR1")
 
     first = dg.materialize([retention_purge], instance=instance, resources={"ums": ums})
     meta = first.asset_materializations_for_node("retention_purge")[0].metadata
     assert meta["plan_carried_out"].value == "none due"  # the first run only gives notice
     assert meta["next_message_rows"].value == 2
+    assert meta["partitions_removed"].value == 1  # the orphan's key, found without a purge
+    assert sorted(instance.get_dynamic_partitions("jobs")) == ["NEW", "OLD", "UNSENT"]
 
     with time_machine.travel(utcnow() + timedelta(days=7), tick=False):
         second = dg.materialize([retention_purge], instance=instance, resources={"ums": ums})
     meta = second.asset_materializations_for_node("retention_purge")[0].metadata
     assert meta["purged_message_rows"].value == 2
     assert meta["partitions_removed"].value == 1
-    assert instance.get_dynamic_partitions("jobs") == ["NEW"]
+    assert meta["purged_job_targets"].value == 1
+    assert sorted(instance.get_dynamic_partitions("jobs")) == ["NEW", "UNSENT"]
+    assert not targets_path(settings, "OLD").exists() and targets_path(settings, "NEW").exists()
     with store.reading() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 1
     store.dispose()

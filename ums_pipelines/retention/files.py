@@ -1,5 +1,5 @@
 """Retention outside the store's tables: customer change files on disk, a purged job's
-target list, and the analytics copy of clicks (see classes.py and purge.py)."""
+target list and partition key, and the analytics copy of clicks (see classes.py, purge.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,16 @@ from ums_pipelines.retention.archive import rewrite_atomically
 from ums_pipelines.retention.hold import Held
 from ums_pipelines.retention.rows import chunks
 from ums_pipelines.settings import Settings
-from ums_pipelines.store.models import Message
+from ums_pipelines.store.models import Job, Message
 from ums_pipelines.targets import targets_path
 
-__all__ = ["change_files_due", "keys_of", "remove_target_files", "unlink_clicks"]
+__all__ = [
+    "change_files_due",
+    "keys_of",
+    "remove_target_files",
+    "stale_jobs",
+    "unlink_clicks",
+]
 
 _CHANGE_DIRS = ("processed", "rejected")
 
@@ -81,3 +87,19 @@ def unlink_clicks(settings: Settings, keys: set[str]) -> int:
         rewrite_atomically(data, path)
         rewritten += 1
     return rewritten
+
+
+def stale_jobs(session: Session, job_ids: list[str], cut: datetime) -> list[str]:
+    """Of ``job_ids`` (a dynamic partition's keys), the jobs created before ``cut`` (the
+    message rows' cutoff) that have no message left: their data is gone, whether this
+    purge or an earlier one that stopped before removing the key took it. A young job
+    without messages is one not sent yet, and keeps its key."""
+    stale: list[str] = []
+    for part in chunks(job_ids):
+        old = select(Job.job_id).where(Job.job_id.in_(part), Job.created_at < cut)
+        candidates = set(session.scalars(old))
+        if not candidates:
+            continue
+        used = select(Message.job_id).where(Message.job_id.in_(candidates)).distinct()
+        stale += sorted(candidates - set(session.scalars(used)))
+    return stale
