@@ -26,10 +26,17 @@ def _seed(store: Store) -> None:
         s.flush()
         # ORPHAN: purged by a run that stopped before removing its key; UNSENT: no
         # messages yet, and young: it keeps its key.
-        for job_id, at in (("OLD", now), ("NEW", now), ("ORPHAN", old), ("UNSENT", now)):
+        # WAITING: old but still to be sent (new_jobs_sensor would add its key again).
+        for job_id, at, status in (
+            ("OLD", now, "done"),
+            ("NEW", now, "done"),
+            ("ORPHAN", old, "done"),
+            ("UNSENT", now, "done"),
+            ("WAITING", old, "approved"),
+        ):
             s.add(Job(job_id=job_id, name="j", template_id=t.id, template_version=1,
                       purpose="informational", priority=5, routes={}, sender_number="15881234",
-                      department="d", status="done", created_at=at, updated_at=at))  # fmt: skip
+                      department="d", status=status, created_at=at, updated_at=at))  # fmt: skip
         s.flush()
         for n, (job_id, at) in enumerate((("OLD", old), ("OLD", old), ("NEW", now))):
             s.add(Message(idempotency_key=f"k{n}", job_id=job_id, customer_id=f"C{n}",
@@ -44,7 +51,7 @@ def test_weekly_purge_removes_emptied_partitions(
     store = Store(store_url)
     store.migrate()
     _seed(store)
-    instance.add_dynamic_partitions("jobs", ["OLD", "NEW", "ORPHAN", "UNSENT"])
+    instance.add_dynamic_partitions("jobs", ["OLD", "NEW", "ORPHAN", "UNSENT", "WAITING"])
     settings = ums.settings()
     for job_id in ("OLD", "NEW"):
         targets_path(settings, job_id).parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +62,7 @@ def test_weekly_purge_removes_emptied_partitions(
     assert meta["plan_carried_out"].value == "none due"  # the first run only gives notice
     assert meta["next_message_rows"].value == 2
     assert meta["partitions_removed"].value == 1  # the orphan's key, found without a purge
-    assert sorted(instance.get_dynamic_partitions("jobs")) == ["NEW", "OLD", "UNSENT"]
+    assert sorted(instance.get_dynamic_partitions("jobs")) == ["NEW", "OLD", "UNSENT", "WAITING"]
 
     with time_machine.travel(utcnow() + timedelta(days=7), tick=False):
         second = dg.materialize([retention_purge], instance=instance, resources={"ums": ums})
@@ -63,7 +70,7 @@ def test_weekly_purge_removes_emptied_partitions(
     assert meta["purged_message_rows"].value == 2
     assert meta["partitions_removed"].value == 1
     assert meta["purged_job_targets"].value == 1
-    assert sorted(instance.get_dynamic_partitions("jobs")) == ["NEW", "UNSENT"]
+    assert sorted(instance.get_dynamic_partitions("jobs")) == ["NEW", "UNSENT", "WAITING"]
     assert not targets_path(settings, "OLD").exists() and targets_path(settings, "NEW").exists()
     with store.reading() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 1

@@ -26,6 +26,8 @@ __all__ = [
 ]
 
 _CHANGE_DIRS = ("processed", "rejected")
+# Statuses of a job still to be sent: new_jobs_sensor (re)adds their partition keys.
+_WAITING = ("registered", "targeted", "approved")
 
 
 def change_files_due(settings: Settings, cut: datetime, hold: Held) -> list[Path]:
@@ -93,10 +95,12 @@ def stale_jobs(session: Session, job_ids: list[str], cut: datetime) -> list[str]
     """Of ``job_ids`` (a dynamic partition's keys), the jobs created before ``cut`` (the
     message rows' cutoff) that have no message left: their data is gone, whether this
     purge or an earlier one that stopped before removing the key took it. A young job
-    without messages is one not sent yet, and keeps its key."""
+    without messages, or one still waiting to be sent, keeps its key."""
     stale: list[str] = []
     for part in chunks(job_ids):
-        old = select(Job.job_id).where(Job.job_id.in_(part), Job.created_at < cut)
+        old = select(Job.job_id).where(
+            Job.job_id.in_(part), Job.created_at < cut, Job.status.not_in(_WAITING)
+        )
         candidates = set(session.scalars(old))
         if not candidates:
             continue
