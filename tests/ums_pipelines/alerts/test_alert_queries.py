@@ -55,7 +55,7 @@ def test_waiting_per_lane_skips_future_and_paused_rows(bank: Any) -> None:
     job = bank.register()
     paused = bank.register()
     with bank.store.session() as s:
-        s.get(Job, paused).status = "paused"  # type: ignore[union-attr]
+        s.get(Job, paused).status = "paused"
         s.add(_msg(job, priority=0, created_at=NOW - timedelta(seconds=90)))  # urgent sms
         s.add(_msg(job, priority=6, created_at=NOW - timedelta(seconds=30)))  # urgent email
         s.add(_msg(job, priority=40, not_before=NOW + timedelta(hours=1)))  # not due
