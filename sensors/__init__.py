@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from sensors.alerts import alerts_run_failure_sensor, alerts_sensor
+from sensors.alerts import alerts_run_failure_sensor, alerts_run_success_sensor, alerts_sensor
 from sensors.consent import consent_notices_job, consent_notices_schedule
 from sensors.customer_db import customer_db_job, customer_db_sensor
 from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, mo_job, receipts_job
@@ -42,6 +42,7 @@ defs = dg.Definitions(
         review_decisions_sensor,
         alerts_sensor,
         alerts_run_failure_sensor,
+        alerts_run_success_sensor,
     ],
     schedules=[
         analytics_schedule,

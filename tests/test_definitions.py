@@ -69,6 +69,7 @@ SENSORS = {
     "review_decisions_sensor",
     "alerts_sensor",
     "alerts_run_failure_sensor",
+    "alerts_run_success_sensor",
 }
 SCHEDULES = {
     "analytics_refresh",

@@ -23,7 +23,11 @@ class AlertSettings(BaseModel):
         " subject); relative paths are under UMS_HOME. Unset: the settings below.",
     )
     alert_eval_interval_s: int = Field(
-        default=20, ge=5, le=300, description="How often the alerts sensor evaluates the rules."
+        default=20,
+        ge=15,
+        le=300,
+        description="How often the alerts sensor evaluates the rules (its ticks come every"
+        " 15 s at most; it skips until this much time has passed since its last evaluation).",
     )
     alert_repeat_interval_s: int = Field(
         default=1800,
