@@ -1,4 +1,5 @@
-"""Export the outbox and its delivery events to Parquet, one file per Korea-time day.
+"""Export the outbox, its delivery events, link clicks and MO replies to Parquet, one file
+per Korea-time day.
 
 The export is incremental: a watermark per table remembers the newest change time it has
 exported, and the next run looks only at rows changed since then (minus an overlap, for
@@ -15,7 +16,7 @@ import logging
 import os
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,15 +61,21 @@ class TableExport:
 class ExportResult:
     messages: TableExport
     delivery_events: TableExport
+    # The other exported tables (clicks, MO replies), by name.
+    others: dict[str, TableExport] = field(default_factory=dict)
+
+    @property
+    def tables(self) -> dict[str, TableExport]:
+        return {"messages": self.messages, "delivery_events": self.delivery_events, **self.others}
 
     @property
     def wrote_anything(self) -> bool:
-        return bool(self.messages.days or self.delivery_events.days)
+        return any(done.days for done in self.tables.values())
 
     def summary(self) -> dict[str, int | list[str]]:
         """Flat numbers for run metadata: rows and ISO days written per table."""
         out: dict[str, int | list[str]] = {}
-        for name, done in (("messages", self.messages), ("delivery_events", self.delivery_events)):
+        for name, done in self.tables.items():
             out[f"{name}_rows"] = done.rows
             out[f"{name}_days"] = [d.isoformat() for d in done.days]
         return out
@@ -82,20 +89,24 @@ def day_path(parquet_dir: Path, table: str, day: date) -> Path:
 def export_to_parquet(
     store: Store, settings: Settings, *, overlap: timedelta = DEFAULT_OVERLAP
 ) -> ExportResult:
-    """Bring the Parquet copy of messages and delivery events up to date with the store."""
+    """Bring the Parquet copy of messages, delivery events, clicks and MO replies up to
+    date with the store."""
     done = {table.name: _export_table(store, settings, table, overlap) for table in SOURCES}
-    return ExportResult(messages=done["messages"], delivery_events=done["delivery_events"])
+    messages, events = done.pop("messages"), done.pop("delivery_events")
+    return ExportResult(messages=messages, delivery_events=events, others=done)
 
 
 def _export_table(
     store: Store, settings: Settings, table: SourceTable, overlap: timedelta
 ) -> TableExport:
     watermark = WATERMARK_PREFIX + table.name
-    key_columns = [table.column(n) for n in ("id", table.change_column, table.day_column)]
+    # dict.fromkeys: a table whose change time is its day time (clicks) names it once.
+    key_names = dict.fromkeys(("id", table.change_column, table.day_column))
+    key_columns = [table.column(n) for n in key_names]
     with store.session() as session:
         high = _read_watermark(session, watermark)
         changed_since = None if high is None else high - overlap
-        changed = _fetch(session, key_columns, _changed_filter(table, changed_since))
+        changed = _fetch(session, key_columns, _changed_filter(table, changed_since), table)
     if changed.is_empty():
         return TableExport()
 
@@ -109,7 +120,7 @@ def _export_table(
         if _holds_all(path, keys.select("id", table.change_column)):
             continue
         with store.session() as session:
-            frame = _fetch(session, list(table.columns), _day_filter(table, day, settings))
+            frame = _fetch(session, list(table.columns), _day_filter(table, day, settings), table)
         _write_atomically(frame, path)
         rows += frame.height
         days.append(day)
@@ -138,9 +149,13 @@ def _day_filter(table: SourceTable, day: date, settings: Settings) -> list[Any]:
     return [attr >= start, attr < end]
 
 
-def _fetch(session: Session, columns: Sequence[Column], where: list[Any]) -> pl.DataFrame:
+def _fetch(
+    session: Session, columns: Sequence[Column], where: list[Any], table: SourceTable
+) -> pl.DataFrame:
     schema = {c.name: c.dtype for c in columns}
     stmt = select(*(c.attr for c in columns)).where(*where).order_by(columns[0].attr)
+    if table.from_clause is not None:
+        stmt = stmt.select_from(table.from_clause)
     result = session.execute(stmt.execution_options(yield_per=_FETCH_ROWS))
     # Naive datetimes (SQLite) are read as UTC, aware ones (PostgreSQL) converted to UTC.
     chunks = [

@@ -13,6 +13,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import InstrumentedAttribute
 
+from ums_pipelines.store.contact import MoMessage
+from ums_pipelines.store.content import LinkClick, ShortLink
 from ums_pipelines.store.models import DeliveryEvent, Message
 
 __all__ = ["SOURCES", "Column", "SourceTable"]
@@ -40,6 +42,8 @@ class SourceTable:
     columns: tuple[Column, ...]
     day_column: str  # the (immutable) time that decides a row's day partition
     change_column: str  # the time that moves forward whenever the row changes
+    # The FROM clause when the columns span tables (a click with its link's job/message).
+    from_clause: Any = None
 
     @property
     def polars_schema(self) -> dict[str, pl.DataType]:
@@ -114,6 +118,45 @@ DELIVERY_EVENTS = SourceTable(
     change_column="recorded_at",
 )
 
-# Events are exported before messages: an event is recorded after its message exists, so
-# every event in a snapshot finds its message, even when both tables change mid-export.
-SOURCES: tuple[SourceTable, ...] = (DELIVERY_EVENTS, MESSAGES)
+# Clicks and replies say which message they answer (its key, its id), never who clicked or
+# replied: the customer is the message's, and the number and text stay in the store.
+LINK_CLICKS = SourceTable(
+    name="link_clicks",
+    view="src_link_clicks",
+    columns=(
+        _int(LinkClick.id),
+        _text(LinkClick.code),
+        _ts(LinkClick.clicked_at),
+        _text(ShortLink.kind),
+        _text(ShortLink.job_id),
+        _text(ShortLink.message_key),
+        _int(ShortLink.position),
+    ),
+    day_column="clicked_at",
+    change_column="clicked_at",  # a click is never changed
+    from_clause=LinkClick.__table__.join(
+        ShortLink.__table__, LinkClick.__table__.c.code == ShortLink.__table__.c.code
+    ),
+)
+
+MO_REPLIES = SourceTable(
+    name="mo_messages",
+    view="src_mo_messages",
+    columns=(
+        _int(MoMessage.id),
+        _text(MoMessage.provider),
+        _text(MoMessage.channel),
+        _int(MoMessage.message_id),
+        _text(MoMessage.keyword),
+        _text(MoMessage.route),
+        _ts(MoMessage.received_at),
+        _ts(MoMessage.recorded_at),
+    ),
+    day_column="received_at",
+    change_column="recorded_at",
+)
+
+# Events, clicks and replies are exported before messages: each is recorded after its
+# message exists, so in a snapshot every one finds its message even when the tables
+# change mid-export.
+SOURCES: tuple[SourceTable, ...] = (DELIVERY_EVENTS, LINK_CLICKS, MO_REPLIES, MESSAGES)

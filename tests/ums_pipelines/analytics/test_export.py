@@ -97,7 +97,11 @@ def test_second_run_without_changes_writes_nothing(
     export_to_parquet(store, settings)
     before = _stamps(settings)
     again = export_to_parquet(store, settings)
-    assert again == ExportResult(messages=TableExport(), delivery_events=TableExport())
+    assert again == ExportResult(
+        messages=TableExport(),
+        delivery_events=TableExport(),
+        others={"link_clicks": TableExport(), "mo_messages": TableExport()},
+    )
     assert not again.wrote_anything
     assert _stamps(settings) == before
 
@@ -201,7 +205,11 @@ def test_unreadable_day_file_is_rewritten(
 
 def test_empty_store_exports_nothing(store: Store, settings: Settings) -> None:
     result = export_to_parquet(store, settings)
-    assert result == ExportResult(messages=TableExport(), delivery_events=TableExport())
+    assert result == ExportResult(
+        messages=TableExport(),
+        delivery_events=TableExport(),
+        others={"link_clicks": TableExport(), "mo_messages": TableExport()},
+    )
     assert not settings.parquet_dir.exists()
     with store.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Watermark)) == 0
@@ -214,4 +222,8 @@ def test_summary_is_flat_run_metadata(seed: ModuleType, store: Store, settings: 
         "messages_days": ["2025-03-09", "2025-03-10", "2025-03-11"],
         "delivery_events_rows": 5,
         "delivery_events_days": ["2025-03-10", "2025-03-11"],
+        "link_clicks_rows": 0,
+        "link_clicks_days": [],
+        "mo_messages_rows": 0,
+        "mo_messages_days": [],
     }

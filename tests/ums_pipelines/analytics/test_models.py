@@ -42,12 +42,20 @@ def test_list_models_in_dependency_order_with_layers_and_deps() -> None:
     models = [(m.name, m.layer, m.deps) for m in list_models()]
     assert models == [
         ("stg_delivery_events", "staging", ("src_delivery_events",)),
+        ("stg_link_clicks", "staging", ("src_link_clicks",)),
         ("stg_messages", "staging", ("src_messages",)),
+        ("stg_mo_replies", "staging", ("src_mo_messages",)),
         ("dim_channel", "marts", ("stg_messages",)),
         ("fct_messages", "marts", ("stg_delivery_events", "stg_messages")),
+        (
+            "fct_responses",
+            "marts",
+            ("fct_messages", "stg_link_clicks", "stg_messages", "stg_mo_replies"),
+        ),
         ("rpt_daily_channel", "reports", ("dim_channel", "fct_messages")),
         ("rpt_period_failure", "reports", ("fct_messages",)),
         ("rpt_period_segment", "reports", ("fct_messages",)),
+        ("rpt_daily_response", "reports", ("fct_responses",)),
     ]
     by_name = {m.name: m for m in list_models()}
     assert by_name["stg_messages"].sources == ("src_messages",)
@@ -94,10 +102,14 @@ def test_models_build_on_empty_typed_sources(bare_settings: Settings) -> None:
     assert list(results) == [m.name for m in list_models()]
     assert {name: r.rows for name, r in results.items()} == {
         "stg_delivery_events": 0,
+        "stg_link_clicks": 0,
         "stg_messages": 0,
+        "stg_mo_replies": 0,
         "dim_channel": 5,
         "fct_messages": 0,
+        "fct_responses": 0,
         "rpt_daily_channel": 0,
+        "rpt_daily_response": 0,
         "rpt_period_failure": 0,
         "rpt_period_segment": 0,
     }
