@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ums_pipelines import audit
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["ConflictReport", "check_job"]
+
+_CONFLICTS: Table = CalendarConflict.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,41 @@ def check_job(
     return report
 
 
+def _insert(
+    session: Session,
+    key: tuple[str, str, str],
+    conflict: Conflict,
+    job_id: str,
+    now: datetime,
+) -> tuple[CalendarConflict, bool]:
+    """The pair's row, inserted unless another check (the other job's targets frozen at
+    the same moment) inserted it first; True when this call inserted it. A plain INSERT
+    would fail that check's transaction, and with it a target freeze, on the unique key."""
+    mod: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    values = dict(
+        job_a=key[0], job_b=key[1], kind=key[2], shared=conflict.shared, unit=conflict.unit,
+        detail=conflict.detail, overlap_start=conflict.overlap_start,
+        overlap_end=conflict.overlap_end, found_for=job_id, detected_at=now, updated_at=now,
+    )  # fmt: skip
+    # RETURNING says whether the row went in (PostgreSQL reports no rowcount here).
+    inserted = session.execute(
+        mod.insert(_CONFLICTS)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["job_a", "job_b", "kind"])
+        .returning(_CONFLICTS.c.id)
+    ).scalar_one_or_none()
+    row = session.scalars(
+        select(CalendarConflict)
+        .where(
+            CalendarConflict.job_a == key[0],
+            CalendarConflict.job_b == key[1],
+            CalendarConflict.kind == key[2],
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+    return row, inserted is not None
+
+
 def _record(
     session: Session,
     job_id: str,
@@ -218,8 +256,7 @@ def _record(
         row = existing.get(key)
         fresh = row is None or row.resolved_at is not None
         if row is None:
-            row = CalendarConflict(job_a=key[0], job_b=key[1], kind=key[2], detected_at=now)
-            session.add(row)
+            row, fresh = _insert(session, key, conflict, job_id, now)
         elif fresh:
             row.detected_at, row.resolved_at = now, None
         row.shared, row.unit, row.detail = conflict.shared, conflict.unit, conflict.detail
