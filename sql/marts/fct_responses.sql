@@ -1,6 +1,7 @@
 -- One row per contact (a first leg and the fallback legs that followed it) with what the
--- customer did: delivered on some leg, clicked a link of any leg, replied to any leg, or
--- opted out by reply. A response counts for the contact whatever leg carried it, so a
+-- customer did: delivered on some leg, opened it where the channel tells (an e-mail pixel
+-- or an app's open report: a handset "opened" event), clicked a link of any leg, replied
+-- to any leg, or opted out by reply. A response counts for the contact whatever leg carried it, so a
 -- click on the SMS fallback of a failed AlimTalk is the contact's click.
 with keys as (
     select
@@ -19,6 +20,16 @@ clicks as (
     from stg_link_clicks as c
     inner join keys as k on c.message_key = k.idempotency_key
     group by k.root_message_id
+),
+
+opens as (
+    select
+        f.root_message_id,
+        min(e.occurred_at) as first_open_at
+    from stg_delivery_events as e
+    inner join fct_messages as f on e.message_id = f.message_id
+    where e.status = 'opened'
+    group by f.root_message_id
 ),
 
 replies as (
@@ -53,6 +64,8 @@ select
     ch.is_delivered,
     ch.delivered_channel,
     ch.delivered_at,
+    o.first_open_at is not null as is_opened,
+    o.first_open_at,
     coalesce(c.clicks, 0) as clicks,
     coalesce(c.feedback_clicks, 0) as feedback_clicks,
     coalesce(c.clicks, 0) > 0 as is_clicked,
@@ -64,5 +77,6 @@ select
 from fct_messages as f
 inner join chains as ch on f.root_message_id = ch.root_message_id
 left join clicks as c on f.root_message_id = c.root_message_id
+left join opens as o on f.root_message_id = o.root_message_id
 left join replies as r on f.root_message_id = r.root_message_id
 where f.message_id = f.root_message_id

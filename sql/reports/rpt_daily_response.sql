@@ -7,10 +7,13 @@ select
     r.first_channel as channel,
     count(*) as contacts,
     count(*) filter (where r.is_delivered) as delivered,
+    count(*) filter (where r.is_opened) as opened,
     count(*) filter (where r.is_clicked) as clicked,
     sum(r.clicks) as clicks,
     count(*) filter (where r.is_replied) as replied,
     count(*) filter (where r.opted_out) as opted_out,
+    cast(count(*) filter (where r.is_opened) as double)
+    / nullif(count(*) filter (where r.is_delivered), 0) as open_rate,
     cast(count(*) filter (where r.is_clicked) as double)
     / nullif(count(*) filter (where r.is_delivered), 0) as click_rate,
     cast(count(*) filter (where r.is_replied) as double)

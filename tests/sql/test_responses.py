@@ -77,6 +77,8 @@ def responses(
         reply(s, 1, seed.kst(d1, 14, 3), "care", ids["s1"])
         reply(s, 2, seed.kst(d1, 13, 5), "opt_out", ids["s3"])  # a4's fallback leg
         reply(s, 3, seed.kst(d1, 15), "unmatched", None)
+        for label in ("e1", "p2"):  # e1's pixel loaded; p2 tapped in the app
+            seed.add_event(s, m[label], "handset", "opened", 30)
     export_to_parquet(store, settings)
     run_all(settings)
     with read_only_connection(settings) as conn:
@@ -132,15 +134,15 @@ def test_rpt_daily_response_counts_and_rates(
     responses: duckdb.DuckDBPyConnection, seed: ModuleType
 ) -> None:
     rows = responses.execute(
-        "select report_day, channel, contacts, delivered, clicked, clicks, replied, opted_out, "
-        "click_rate, reply_rate from rpt_daily_response order by report_day, channel"
+        "select report_day, channel, contacts, delivered, opened, clicked, clicks, replied, "
+        "opted_out, click_rate, reply_rate from rpt_daily_response order by report_day, channel"
     ).fetchall()
     d0, d1, d2 = seed.D0, seed.D1, seed.D2
     assert rows == [
-        (d0, "push", 1, 1, 0, 0, 0, 0, 0.0, 0.0),
-        (d0, "sms", 1, 0, 0, 0, 0, 0, None, None),
-        (d1, "alimtalk", 3, 2, 1, 1, 1, 1, 0.5, 0.5),
-        (d1, "push", 6, 4, 2, 3, 0, 0, 0.5, 0.0),
-        (d1, "sms", 3, 1, 0, 0, 1, 0, 0.0, 1.0),
-        (d2, "email", 1, 1, 1, 1, 0, 0, 1.0, 0.0),
+        (d0, "push", 1, 1, 0, 0, 0, 0, 0, 0.0, 0.0),
+        (d0, "sms", 1, 0, 0, 0, 0, 0, 0, None, None),
+        (d1, "alimtalk", 3, 2, 0, 1, 1, 1, 1, 0.5, 0.5),
+        (d1, "push", 6, 4, 1, 2, 3, 0, 0, 0.5, 0.0),
+        (d1, "sms", 3, 1, 0, 0, 0, 1, 0, 0.0, 1.0),
+        (d2, "email", 1, 1, 1, 1, 1, 0, 0, 1.0, 0.0),
     ]
