@@ -201,3 +201,17 @@ def test_a_bad_new_window_is_refused_naming_the_field(
     with cal.store.session() as session, pytest.raises(ScheduleError, match=message):
         reschedule(session, cal.settings, "card-am", not_before=start, must_end_by=end,
                    actor="author")  # fmt: skip
+
+
+def test_a_pair_inserted_by_a_concurrent_check_is_taken_not_duplicated(cal: Any) -> None:
+    from ums_pipelines.calendar.check import _insert
+    from ums_pipelines.calendar.conflicts import Conflict
+
+    conflict = Conflict("b-job", "a-job", "customers", 3, "both", at(10), at(11))
+    pair = ("a-job", "b-job", "customers")
+    with cal.store.session() as session:
+        first, inserted = _insert(session, pair, conflict, "b-job", at(0))
+        again, second = _insert(session, pair, conflict, "a-job", at(1))
+        assert inserted is True and second is False
+        assert again.id == first.id and again.found_for == "b-job"
+    assert _open(cal) == [("a-job", "b-job", "customers", 3.0)]
