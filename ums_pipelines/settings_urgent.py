@@ -22,11 +22,12 @@ class UrgentSettings(BaseModel):
         " cancel are checked in it); the notice actions themselves are bank-wide ('*').",
     )
     urgent_write_batch: int = Field(
-        default=1000,
+        default=250,
         ge=1,
         le=20_000,
         description="Outbox rows per write transaction when an approved notice is enqueued:"
-        " each batch is claimable by every running sender as soon as it commits.",
+        " each batch is claimable by every running sender as soon as it commits; small, so"
+        " senders' claims and results on SQLite's one write lock wait for short writes only.",
     )
     urgent_sender_workers: int = Field(
         default=4, ge=1, le=64, description="Sender tasks per channel of `ums urgent approve`."

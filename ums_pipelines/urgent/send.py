@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import func, or_, select
 
 from ums_pipelines import audit
-from ums_pipelines.dispatch.agent import Agent, AgentConfig
+from ums_pipelines.dispatch.agent import AgentConfig
 from ums_pipelines.dispatch.claims import T
 from ums_pipelines.dispatch.housekeeping import job_state_counts
 from ums_pipelines.dispatch.ratelimit import SharedRateLimiter
@@ -31,6 +31,7 @@ from ums_pipelines.store.engine import Store, as_utc, utcnow
 from ums_pipelines.store.urgent import UrgentNotice
 from ums_pipelines.urgent.enqueue import enqueue_rows
 from ums_pipelines.urgent.notices import get_notice
+from ums_pipelines.urgent.sender import UrgentAgent
 
 __all__ = ["SendReport", "first_sent", "send_notice", "unsent"]
 
@@ -148,8 +149,10 @@ async def send_notice(
         express_workers=settings.urgent_sender_workers,
         express_batch=settings.urgent_sender_batch,
         inbox_every_s=0,
+        # Its sweeps are write transactions; the agents running beside it sweep too.
+        tick_s=1.0,
     )
-    agent = Agent(store, settings, config, agent_id=f"urgent-{notice_id}-{id(report):x}"[:32])
+    agent = UrgentAgent(store, settings, config, agent_id=f"urgent-{notice_id}-{id(report):x}"[:32])
     if limiter is not None:
         agent.limiter = limiter
     sender = asyncio.create_task(agent.run(client))
