@@ -24,12 +24,14 @@ _JSON = typer.Option("--json", help="Print JSON.")
 
 
 def _row(alert: Any) -> dict[str, Any]:
+    from ums_pipelines.masking import mask_text
+
     def iso(value: Any) -> str | None:
         return value.isoformat() if value is not None else None
 
     return {
         "key": alert.key, "rule": alert.rule, "subject": alert.subject, "state": alert.state,
-        "severity": alert.severity, "summary": alert.summary, "episode": alert.episode,
+        "severity": alert.severity, "summary": mask_text(alert.summary), "episode": alert.episode,
         "notified": alert.notified, "first_raised_at": iso(alert.first_raised_at),
         "last_notified_at": iso(alert.last_notified_at), "cleared_at": iso(alert.cleared_at),
         "acked_by": alert.acked_by,
