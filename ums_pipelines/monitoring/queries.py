@@ -14,19 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ums_pipelines.lanes import lane_of
-from ums_pipelines.store.compliance import ReviewRequest
 from ums_pipelines.store.engine import as_utc
 from ums_pipelines.store.models import (
     DeliveryEvent,
     Job,
     Message,
-    ProviderBucket,
-    ProviderCircuit,
-    TemplateVersion,
 )
 from ums_pipelines.store.sendplane import JobChunk
 
@@ -34,18 +30,16 @@ __all__ = [
     "Finished",
     "LatencySample",
     "backlog",
-    "circuits",
-    "claimed_by_owner",
     "delivered_today",
     "failures",
     "finished_in_window",
     "lane_name",
     "latency_sample",
     "live_stages",
-    "workflow",
 ]
 
 M, E = Message, DeliveryEvent
+_NOT_SENDING = ("paused", "cancelled", "stopped", "done", "rejected")
 _FELL_BACK = case((M.next_leg_id.is_(None), 0), else_=1)
 
 
@@ -237,60 +231,13 @@ def backlog(session: Session, now: datetime) -> list[tuple[int, int, int, dateti
         if oldest is not None:
             when = as_utc(oldest)
             row[2] = when if row[2] is None else min(row[2], when)
-    # Bulk splits of running jobs not yet written to the outbox (jobs.priority is a lane).
+    # Bulk splits not yet written to the outbox (jobs.priority is a lane), of jobs that
+    # may still write them: a job sends from targeted/approved on, as the runner finds it.
     for lane, size in session.execute(
         select(Job.priority, func.sum(JobChunk.size))
         .join(Job, Job.job_id == JobChunk.job_id)
-        .where(JobChunk.state.in_(("pending", "claimed")), Job.status == "dispatching")
+        .where(JobChunk.state.in_(("pending", "claimed")), Job.status.not_in(_NOT_SENDING))
         .group_by(Job.priority)
     ).all():
         per.setdefault(int(lane_of(int(lane) * 10)), [0, 0, None, 0])[3] += int(size or 0)
     return [(lane, *row) for lane, row in sorted(per.items())]
-
-
-def claimed_by_owner(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(M.lease_owner, func.count())
-        .where(M.state == "claimed", M.lease_owner.is_not(None))
-        .group_by(M.lease_owner)
-    ).all()
-    return {str(owner): int(n) for owner, n in rows}
-
-
-def circuits(
-    session: Session,
-) -> list[tuple[str, ProviderCircuit | None, ProviderBucket | None]]:
-    """(provider, circuit row or None, bucket row or None) for every provider known to
-    either the breaker or the rate limiter."""
-    circ = {r.provider: r for r in session.scalars(select(ProviderCircuit))}
-    buckets = {r.provider: r for r in session.scalars(select(ProviderBucket))}
-    return [(p, circ.get(p), buckets.get(p)) for p in sorted(set(circ) | set(buckets))]
-
-
-def workflow(session: Session) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    """Jobs by status, content versions by status, and what waits for a person."""
-    jobs: dict[str, int] = dict(
-        session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
-    )
-    # A version has a row per channel: count versions, not rows.
-    versions = (
-        select(TemplateVersion.template_id, TemplateVersion.version, TemplateVersion.status)
-        .distinct()
-        .subquery()
-    )
-    by_status = select(versions.c.status, func.count()).group_by(versions.c.status)
-    content: dict[str, int] = dict(session.execute(by_status).all())
-    reviews = session.scalar(
-        select(func.count(distinct(ReviewRequest.id))).where(ReviewRequest.status == "pending")
-    )
-    pending = {
-        "jobs_awaiting_approval": int(jobs.get("pending_approval", 0)),
-        "content_in_review": int(content.get("in_review", 0)),
-        "content_awaiting_approval": int(content.get("reviewed", 0)),
-        "review_requests_open": int(reviews or 0),
-    }
-    return (
-        {str(k): int(v) for k, v in jobs.items()},
-        {str(k): int(v) for k, v in content.items()},
-        pending,
-    )

@@ -13,14 +13,15 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ums_pipelines.dispatch.agents import list_agents
 from ums_pipelines.lanes import Lane
 from ums_pipelines.monitoring import queries as q
+from ums_pipelines.monitoring import registers as reg
 from ums_pipelines.monitoring.lights import judge
 from ums_pipelines.monitoring.model import (
     LEGS,
@@ -77,9 +78,10 @@ def take_snapshot(store: Store, settings: Settings, now: datetime | None = None)
         finished = q.finished_in_window(session, start)
         sample = q.latency_sample(session, start, settings.monitoring_latency_sample)
         backlog = q.backlog(session, now)
-        claimed = q.claimed_by_owner(session)
-        circuit_rows = q.circuits(session)
-        jobs, content, pending = q.workflow(session)
+        claimed = reg.claimed_by_owner(session)
+        agents = reg.agents(session, now)
+        circuit_rows = reg.circuits(session)
+        jobs, content, pending = reg.workflow(session)
     stages = [StageRow(*r) for r in stage_rows]
     folded: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for f in failure_rows:
@@ -96,7 +98,7 @@ def take_snapshot(store: Store, settings: Settings, now: datetime | None = None)
         rates=_rates(finished, window_s),
         latencies=_latencies(sample, start),
         backlog=[_backlog(now, *row) for row in backlog],
-        agents=_agents(store, claimed),
+        agents=_with_claims(agents, claimed),
         circuits=[_circuit(p, c, b) for p, c, b in circuit_rows],
         jobs=jobs,
         content=content,
@@ -178,24 +180,9 @@ def _backlog(
     return BacklogRow(Lane(lane).name.lower(), waiting, due, age, unwritten)
 
 
-def _agents(store: Store, claimed: dict[str, int]) -> list[AgentRow]:
-    rows = []
-    known = set()
-    for a in list_agents(store):
-        known.add(a.agent_id)
-        lanes = [Lane(x).name.lower() for x in a.lanes if x in Lane._value2member_map_]
-        rows.append(
-            AgentRow(
-                a.agent_id,
-                "agent",
-                a.state,
-                a.heartbeat_at,
-                round(a.heartbeat_age_s, 1),
-                lanes,
-                claimed.get(a.agent_id, 0),
-                a.sent,
-            )
-        )
+def _with_claims(agents: list[AgentRow], claimed: dict[str, int]) -> list[AgentRow]:
+    rows = [replace(a, claimed=claimed.get(a.agent_id, 0)) for a in agents]
+    known = {a.agent_id for a in agents}
     # Bulk dispatchers register no heartbeat: their claims (with leases) are their sign.
     for owner, n in sorted(claimed.items()):
         if owner not in known:

@@ -19,11 +19,12 @@ from ums_pipelines.store import Store
 from ums_pipelines.store.engine import as_utc
 from ums_pipelines.store.models import (
     DeliveryEvent,
+    Job,
     Message,
     ProviderBucket,
     ProviderCircuit,
 )
-from ums_pipelines.store.sendplane import Agent
+from ums_pipelines.store.sendplane import Agent, JobChunk
 
 NOW = datetime.now(UTC)
 ROUTES = [("sms", "sms-relay"), ("alimtalk", "kakao"), ("push", "fcm"), ("sms", "sms-relay-2")]
@@ -254,3 +255,22 @@ def test_percentile(values: list[float], share: float, want: float | None) -> No
 )
 def test_day_starts_at_korean_midnight(now: datetime, start: datetime, settings: Settings) -> None:
     assert day_start(now, settings) == start
+
+
+def test_unwritten_splits_count_until_the_job_stops(
+    bank: Any, store: Store, settings: Settings
+) -> None:
+    job_id = bank.register()
+    with store.session() as session:
+        for n, state in enumerate(["pending", "claimed", "enqueued"]):
+            session.add(
+                JobChunk(job_id=job_id, chunk_no=n, first_index=25 * n, size=25, state=state,
+                         attempts=0, updated_at=NOW)
+            )  # fmt: skip
+    lanes = {b.lane: b for b in take_snapshot(store, settings).backlog}
+    assert lanes["informational"].unwritten == 50 and lanes["informational"].waiting == 0
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        job.status = "paused"
+    assert [b for b in take_snapshot(store, settings).backlog if b.unwritten] == []

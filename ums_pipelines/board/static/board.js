@@ -123,7 +123,9 @@
       parts.push(svg("rect", { class: `bar bar-${s}`, x: pad + i * w + 4, y: H - 2 * pad - h,
         width: w - 8, height: Math.max(h, 0), "data-stage": s, "data-count": v }));
       parts.push(svg("text", { x: pad + i * w + 4, y: H - 2 * pad - h - 4 }, num.format(v)));
-      parts.push(svg("text", { x: pad + i * w + 4, y: H - pad }, s.replace("_", " ").slice(0, 9)));
+      // Labels alternate between two lines: ten stages do not fit side by side.
+      parts.push(svg("text", { class: "label", x: pad + i * w + 2, y: H - pad + (i % 2) * 14 - 4 },
+        s.replace("_", " ")));
     });
     chart.replaceChildren(...parts);
   }
@@ -155,11 +157,11 @@
         cell(b.waiting), cell(b.due), cell(age(b.oldest_due_age_s)), cell(b.unwritten))));
     fill("agent-table", ["에이전트 Agent", "상태", "하트비트", "점유", "발송"], snap.agents.map((a) =>
       el("tr", { "data-agent": a.agent_id },
-        el("td", {}, a.agent_id), el("td", {}, a.state), cell(age(a.heartbeat_age_s)),
+        el("td", { class: "id", title: a.agent_id }, a.agent_id), el("td", {}, a.state), cell(age(a.heartbeat_age_s)),
         cell(a.claimed), cell(a.sent === null ? "–" : a.sent))));
     fill("circuit-table", ["사업자 Provider", "회로", "연속 실패", "개방 횟수", "초당 한도", "계수"], snap.circuits.map((c) =>
       el("tr", { "data-provider": c.provider },
-        el("td", {}, c.provider), el("td", {}, c.state), cell(c.failures), cell(c.times_opened),
+        el("td", { class: "id" }, c.provider), el("td", {}, c.state), cell(c.failures), cell(c.times_opened),
         cell(c.per_second === null ? "–" : c.per_second), cell(dash(c.rate_factor, 2)))));
     const worst = [...snap.failures].sort((a, b) => b.count - a.count).slice(0, 8);
     fill("failure-table", ["단계", "위치", "사유", "채널", "건수"], worst.map((f) =>
