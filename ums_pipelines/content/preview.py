@@ -233,6 +233,9 @@ def build_preview(
     now = now or utcnow()
     today = now.astimezone(settings.tz).strftime("%Y-%m-%d")
     renderer = renderer_for(session, settings, send_job, now)
+    # A preview of a real job renders the real messages' keys: an open pixel here would
+    # record a staff member's look at the page as the customer's open.
+    renderer.opens = None
     views, links = [], 0
     for customer in sample:
 

@@ -278,3 +278,13 @@ def test_a_preview_writes_nothing(item: Any) -> None:
     assert first.startswith(f"김민수님 이벤트 {base}") and second.startswith("이영희님 이벤트 ")
     assert first != second and linked.short_links == 2 and EVENT not in first
     assert "are not stored and do not redirect" in render_preview_html(linked)
+
+
+def test_a_preview_carries_no_open_tracking(item: Any) -> None:
+    from pydantic import SecretStr
+
+    item.settings = item.settings.model_copy(update={"opens_secret": SecretStr("s")})
+    item.register("job-real", template_code="tx", variants=VARIANTS)
+    preview = _preview(item, "tx", ["C1"], job_id="job-real", chains=[["email"], ["push"]])
+    page = render_preview_html(preview)
+    assert "/o/" not in page and "ums_open" not in page
