@@ -162,7 +162,7 @@ def purge(store: Store, settings: Settings, *, actor: str) -> PurgeResult:
     counts["job_targets"] = files.remove_target_files(settings, emptied)
     with store.session() as session:
         more, more_archived = classes.purge_classes(
-            session, settings, cuts, held(session), utcnow(), plan.plan_id
+            session, settings, cuts, held(session), plan.planned_at, plan.plan_id
         )
         counts |= more
         archived |= more_archived
