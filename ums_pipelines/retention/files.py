@@ -3,6 +3,7 @@ target list and partition key, and the analytics copy of clicks (see classes.py,
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from ums_pipelines.store.models import Job, Message
 from ums_pipelines.targets import targets_path
 
 __all__ = [
+    "aliases_of",
     "change_files_due",
-    "keys_of",
     "remove_target_files",
     "stale_jobs",
     "unlink_clicks",
@@ -58,33 +59,36 @@ def remove_target_files(settings: Settings, jobs: tuple[str, ...]) -> int:
     return removed
 
 
-def keys_of(session: Session, message_ids: list[int]) -> set[str]:
-    keys: set[str] = set()
+def aliases_of(session: Session, message_ids: list[int]) -> dict[str, str]:
+    """A random alias per deleted message's key, the same for its row and its clicks in
+    the analytics copy, and kept nowhere: nothing leads from an alias back to the key."""
+    aliases: dict[str, str] = {}
     for part in chunks(message_ids):
-        keys.update(session.scalars(select(Message.idempotency_key).where(Message.id.in_(part))))
-    return keys
+        stmt = select(Message.idempotency_key).where(Message.id.in_(part))
+        aliases.update((key, f"purged.{secrets.token_hex(12)}") for key in session.scalars(stmt))
+    return aliases
 
 
-def unlink_clicks(settings: Settings, keys: set[str]) -> int:
+def unlink_clicks(settings: Settings, aliases: dict[str, str]) -> int:
     """Clicks in the analytics copy name their message by its key, a hash of the job and
-    the customer: once the message rows are deleted (and their copy loses the key), the
-    clicks lose it too, so nothing joins them back to a customer. The clicks still count.
+    the customer: once the message rows are deleted, the clicks get the alias their
+    message's copy got, and lose the link code. They still count, for their message too.
     Returns the day files rewritten."""
     folder = settings.parquet_dir / "link_clicks"
-    if not keys or not folder.is_dir():
+    if not aliases or not folder.is_dir():
         return 0
     rewritten = 0
     for path in sorted(folder.glob("day=*/data.parquet")):
         data = pl.read_parquet(path)
         if "message_key" not in data.columns:
             continue
-        gone = pl.col("message_key").is_in(sorted(keys))
+        gone = pl.col("message_key").is_in(sorted(aliases))
         if not data.select(gone.any()).item():
             continue
+        # One select: the code is cleared by the key as it was, then the key is aliased.
+        code = pl.when(gone).then(None).otherwise(pl.col("code")).alias("code")
         data = data.with_columns(
-            pl.when(gone).then(None).otherwise(pl.col(c)).alias(c)
-            for c in ("message_key", "code")
-            if c in data.columns
+            pl.col("message_key").replace(aliases), *([code] if "code" in data.columns else [])
         )
         rewrite_atomically(data, path)
         rewritten += 1

@@ -51,7 +51,7 @@ def policies(settings: Settings) -> tuple[Policy, ...]:
             "message_rows",
             settings.retention_message_rows_days,
             "delete",
-            "message rows; their analytics copy loses customer_id and idempotency_key",
+            "message rows; their analytics copy loses customer_id, its key becomes an alias",
         ),
         Policy(
             "audit_log",

@@ -151,14 +151,15 @@ def purge(store: Store, settings: Settings, *, actor: str) -> PurgeResult:
         events = _events_of(session, ids)
         archived["delivery_events"] += _archive_and_delete(session, settings, events)
         frame = frame_of(session, attrs(Message, _ROW_COLS), ids)
-        keys = files.keys_of(session, ids)
+        aliases = files.aliases_of(session, ids)
         archived["message_rows"] = archive_rows(settings, "message_rows", frame, "created_at")
         jobs = set(frame.get_column("job_id").to_list()) if ids else set()
         for part in chunks(ids):
             session.execute(delete(Message).where(Message.id.in_(part)))
         counts["message_rows"] = len(ids)
         emptied = tuple(sorted(j for j in jobs if not _has_messages(session, j)))
-    parquet_files = _pseudonymise_parquet(settings, frame) + files.unlink_clicks(settings, keys)
+    parquet_files = _pseudonymise_parquet(settings, frame, aliases)
+    parquet_files += files.unlink_clicks(settings, aliases)
     counts["job_targets"] = files.remove_target_files(settings, emptied)
     with store.session() as session:
         more, more_archived = classes.purge_classes(
@@ -259,9 +260,10 @@ def _archive_and_delete(session: Session, settings: Settings, ids: Sequence[int]
     return written
 
 
-def _pseudonymise_parquet(settings: Settings, frame: pl.DataFrame) -> int:
+def _pseudonymise_parquet(settings: Settings, frame: pl.DataFrame, aliases: dict[str, str]) -> int:
     """Deleted messages stay in the analytics copy (aggregates unchanged) without the
-    customer id and the idempotency key that names the customer."""
+    customer id, and with a random alias for the idempotency key (a hash of job and
+    customer): their clicks, given the same alias, still join to them."""
     if frame.is_empty():
         return 0
     ids = frame.select("id", "created_at").with_columns(
@@ -275,8 +277,8 @@ def _pseudonymise_parquet(settings: Settings, frame: pl.DataFrame) -> int:
         data = pl.read_parquet(path)
         gone = pl.col("id").is_in(part.get_column("id").to_list())
         data = data.with_columns(
-            pl.when(gone).then(None).otherwise(pl.col(c)).alias(c)
-            for c in ("customer_id", "idempotency_key")
+            pl.when(gone).then(None).otherwise(pl.col("customer_id")).alias("customer_id"),
+            pl.col("idempotency_key").replace(aliases),
         )
         rewrite_atomically(data, path)
         files += 1

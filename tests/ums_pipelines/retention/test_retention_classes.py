@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from ums_pipelines.analytics.export import day_path
+from ums_pipelines.analytics.export import day_path, export_to_parquet
 from ums_pipelines.retention.hold import place_hold
 from ums_pipelines.retention.policy import CLASSES, policies
 from ums_pipelines.retention.purge import plan_purge, purge
@@ -141,6 +141,7 @@ def test_every_class_purged_after_notice(store: Store, tmp_path: Path) -> None:
     store.migrate()
     settings = Settings(home=tmp_path, database_url=store.url)
     _seed(store, settings)
+    export_to_parquet(store, settings)
     with time_machine.travel(NOW, tick=False):
         with store.session() as s:
             place_hold(s, actor="legal", reason="case 7", customer_id="HELD")
@@ -188,7 +189,12 @@ def test_every_class_purged_after_notice(store: Store, tmp_path: Path) -> None:
     assert files == ["b.csv", "c.csv"]  # the held customer's file and the fresh one
     assert not targets_path(settings, "GONE").exists() and targets_path(settings, "J").exists()
     clicks = pl.read_parquet(day_path(settings.parquet_dir, "link_clicks", ANCIENT.date()))
-    assert clicks.rows() == [(1, None, None), (2, "CODE2", "J:HELD:9")]  # both still count
+    (alias,) = clicks.filter(pl.col("id") == 1).get_column("message_key").to_list()
+    assert clicks.rows() == [(1, None, alias), (2, "CODE2", "J:HELD:9")]  # both still count
+    # The purged message's copy got the same random alias: its click still joins to it.
+    sent = pl.read_parquet(day_path(settings.parquet_dir, "messages", ANCIENT.date()))
+    assert sent.select("idempotency_key", "customer_id").rows() == [(alias, None)]
+    assert alias.startswith("purged.") and "GONE:C1" not in alias
 
     archives = list(settings.archive_dir.rglob("*.parquet"))
     assert {p.parent.name for p in archives} >= {"short_links", "link_clicks", "mo_replies",
