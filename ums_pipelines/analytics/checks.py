@@ -6,7 +6,10 @@ from the model registry and from the built table's own columns (a declared colum
 table lacks is an error naming it), always quoted; values are bind parameters.
 Reconciliation with the store counts the store side per Korea day with SQLAlchemy and
 compares day by day, over the days the store still holds in full (its retention window:
-older days live on in the analytics copy after the store has purged them).
+older days live on in the analytics copy after the store has purged them). A day passes
+when the model has at least the rows the last export had to hold and at most what the
+store has now: rows that arrived after the export are lag, not an error, and once a day
+is closed both bounds are the same number.
 """
 
 from __future__ import annotations
@@ -231,17 +234,28 @@ def _reconcile(
     ).fetchall()
     ours = {_as_date(d): int(n or 0) for d, n in rows if d is not None}
     theirs = store_counts_by_day(store, settings, spec.store_table, start)
-    days = sorted(set(ours) | set(theirs))
-    differ = [d for d in days if ours.get(d, 0) != theirs.get(d, 0)]
+    # A day agrees when the model holds at least what the last export had to hold and no
+    # more than the store has now; a closed day's two bounds are one number.
+    days = sorted(set(ours) | set(theirs.now))
+    differ = [
+        d for d in days if not theirs.exported.get(d, 0) <= ours.get(d, 0) <= theirs.now.get(d, 0)
+    ]
     samples = tuple(
-        {"day": d.isoformat(), "model": ours.get(d, 0), "store": theirs.get(d, 0)}
+        {
+            "day": d.isoformat(),
+            "model": ours.get(d, 0),
+            "store": theirs.now.get(d, 0),
+            "store_exported": theirs.exported.get(d, 0),
+        }
         for d in differ[:SAMPLE_ROWS]
     )
     details = {
         "model_total": sum(ours.values()),
-        "store_total": sum(theirs.values()),
+        "store_total": sum(theirs.now.values()),
+        "store_total_exported": sum(theirs.exported.values()),
         "days_compared": len(days),
         "window_start": start.isoformat(),
+        "export_cut": theirs.cut.isoformat() if theirs.cut else "none",
     }
     return CheckResult(spec, not differ, len(differ), samples, details)
 

@@ -5,23 +5,36 @@ partitions by (the table's immutable day column in ``settings.timezone``), compu
 database in one grouped query: PostgreSQL converts with its own zone database; SQLite has
 none, so a deterministic Python function is registered on the connection (SQLite is the
 single-process embedded default, where that costs little).
+
+Two counts per day: every row the store has now, and the rows inserted before the last
+export's cut (its watermark less the overlap), which that export must hold. Between the
+two is the export's lag: rows that arrived since it ran.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from ums_pipelines.analytics.export import DEFAULT_OVERLAP, WATERMARK_PREFIX
 from ums_pipelines.analytics.schema import SOURCES, SourceTable
 from ums_pipelines.retention.policy import cutoff
 from ums_pipelines.settings import Settings
 from ums_pipelines.store import Store
+from ums_pipelines.store.models import Watermark
 
-__all__ = ["RETENTION_DAYS_SETTING", "store_counts_by_day", "window_start"]
+__all__ = [
+    "INSERTED_COLUMN",
+    "RETENTION_DAYS_SETTING",
+    "StoreDayCounts",
+    "store_counts_by_day",
+    "window_start",
+]
 
 # The retention class deleting each table's rows: before its cutoff the store has let go
 # of rows the analytics copy keeps (docs/retention.md), so counts there cannot agree.
@@ -29,7 +42,17 @@ RETENTION_DAYS_SETTING = {
     "messages": "retention_message_rows_days",
     "delivery_events": "retention_delivery_events_days",
 }
+# The time a row was inserted (never changes afterwards); a table not named here uses its
+# change column, a weaker bound (a row changed after the cut is not required).
+INSERTED_COLUMN = {"messages": "created_at", "delivery_events": "recorded_at"}
 _SQLITE_DAY_FUNCTION = "ums_local_day"
+
+
+@dataclass(frozen=True)
+class StoreDayCounts:
+    now: dict[date, int]  # rows in the store now, per Korea day
+    exported: dict[date, int]  # of those, inserted before the last export's cut
+    cut: datetime | None  # None: nothing exported yet
 
 
 # A table no retention class deletes from is compared over all its days.
@@ -47,22 +70,38 @@ def window_start(settings: Settings, table: str, now: datetime) -> date:
 
 def store_counts_by_day(
     store: Store, settings: Settings, table: str, start: date
-) -> dict[date, int]:
-    """Rows of ``table`` per Korea day, from ``start`` on."""
+) -> StoreDayCounts:
+    """Rows of ``table`` per Korea day from ``start`` on: now, and those the last export
+    must hold."""
     source = _source(table)
     column = source.column(source.day_column).attr
+    inserted = source.column(INSERTED_COLUMN.get(table, source.change_column)).attr
     lower = datetime.combine(start, time.min, tzinfo=settings.tz).astimezone(UTC)
     with store.session() as session:
+        cut = _export_cut(session, table)
         day = _local_day(session, column, settings).label("korea_day")
+        exported = func.sum(case((inserted < cut, 1), else_=0)) if cut is not None else literal(0)
         # Grouped by the label: a repeated expression would carry a second bind parameter,
         # which PostgreSQL does not recognise as the same expression.
-        stmt = select(day, func.count()).where(column >= lower).group_by("korea_day")
+        stmt = select(day, func.count(), exported).where(column >= lower).group_by("korea_day")
         # A source whose columns span tables (a click with its link) counts over the join.
         joined = getattr(source, "from_clause", None)
         if joined is not None:
             stmt = stmt.select_from(joined)
         rows = session.execute(stmt).all()
-    return {_as_date(d): int(n) for d, n in rows}
+    return StoreDayCounts(
+        now={_as_date(d): int(n) for d, n, _ in rows},
+        exported={_as_date(d): int(e or 0) for d, _, e in rows},
+        cut=cut,
+    )
+
+
+def _export_cut(session: Session, table: str) -> datetime | None:
+    """The last export's watermark less its overlap: rows inserted earlier are in it."""
+    row = session.get(Watermark, WATERMARK_PREFIX + table)
+    if row is None:
+        return None
+    return datetime.fromisoformat(row.value).astimezone(UTC) - DEFAULT_OVERLAP
 
 
 def _source(table: str) -> SourceTable:
