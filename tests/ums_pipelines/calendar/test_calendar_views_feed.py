@@ -192,3 +192,25 @@ def test_routes_serve_the_page_json_and_feed(client: TestClient) -> None:
     assert bad.status_code == 400 and "view: 'year'" in bad.text
     bad = client.get("/calendar.ics", params={"from": "26-09-01"}, headers=who)
     assert bad.status_code == 400 and "from: '26-09-01' is not a date" in bad.text
+
+
+@pytest.mark.parametrize(
+    ("start", "in_day", "not_in_day"),
+    [
+        # 07:30 KST is 22:30 UTC the day before: still the 25th in Korea
+        (datetime(2026, 9, 25, 7, 30, tzinfo=KST), date(2026, 9, 25), date(2026, 9, 24)),
+        # 23:50 KST on the 24th runs 30 minutes over midnight into the 25th
+        (datetime(2026, 9, 24, 23, 50, tzinfo=KST), date(2026, 9, 25), date(2026, 9, 26)),
+    ],
+)
+def test_day_views_follow_korea_time(
+    bank: Any, start: datetime, in_day: date, not_in_day: date
+) -> None:
+    bank.register("seed")
+    _job(bank, "edge", start, None, "card")
+    with bank.store.reading() as session:
+        inside = calendar_view(session, bank.settings, "day", in_day)
+        outside = calendar_view(session, bank.settings, "day", not_in_day)
+    assert [e["job_id"] for e in inside["events"]] == ["edge"]
+    assert inside["days"][0]["jobs"] == ["edge"]
+    assert outside["events"] == []

@@ -274,3 +274,11 @@ def test_unwritten_splits_count_until_the_job_stops(
         assert job is not None
         job.status = "paused"
     assert [b for b in take_snapshot(store, settings).backlog if b.unwritten] == []
+
+
+@pytest.mark.parametrize("name", ["failure", "backlog", "delivery_p95"])
+def test_amber_above_red_is_refused_naming_both(name: str) -> None:
+    suffix = "" if name == "failure" else "_s"
+    amber, red = f"monitoring_{name}_amber{suffix}", f"monitoring_{name}_red{suffix}"
+    with pytest.raises(ValueError, match=f"{amber}: 0.9 is above {red} \\(0.5\\)"):
+        Settings(**{amber: 0.9, red: 0.5})
