@@ -231,3 +231,36 @@ def test_every_purged_class_has_a_policy(name: str, tmp_path: Path) -> None:
 def test_bad_durations_refused(field: str, value: int, message: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=message):
         Settings(home=tmp_path, **{field: value})
+
+
+def test_a_held_job_keeps_its_links_requests_and_the_replies_to_it(
+    store: Store, tmp_path: Path
+) -> None:
+    store.migrate()
+    settings = Settings(home=tmp_path, database_url=store.url)
+    _seed(store, settings)
+    with store.session() as s:
+        m = Message(idempotency_key="J:C1:reply", job_id="J", customer_id="C1", channel="sms",
+                    message_type="SMS", provider="p", chain=["sms"], priority=5,
+                    recipient=PHONE, body="b", state="delivered", created_at=FRESH,
+                    updated_at=FRESH)  # fmt: skip
+        s.add(m)
+        s.flush()
+        # An old reply of a customer not held, but matched to the held job's message.
+        s.add(MoMessage(provider="p", channel="sms", provider_mo_id="to-held-job",
+                        sender="+8210", recipient="1588", text=f"답장 {PHONE}",
+                        received_at=OLD, recorded_at=OLD, message_id=m.id, customer_id="C9",
+                        route="care"))  # fmt: skip
+    with time_machine.travel(NOW, tick=False):
+        with store.session() as s:
+            place_hold(s, actor="legal", reason="case 8", job_id="J")
+        plan = plan_purge(store, settings, actor="ops")
+    assert plan.counts["short_links"] == plan.counts["send_request_payloads"] == 0
+    assert plan.counts["mo_replies"] == 2  # C1's and HELD's old replies name no message
+    with time_machine.travel(NOW + timedelta(hours=25), tick=False):
+        purge(store, settings, actor="ops")
+    with store.reading() as s:
+        assert s.scalar(select(func.count()).select_from(ShortLink)) == 6
+        kept = s.scalars(select(MoMessage.provider_mo_id)).all()
+        assert "to-held-job" in kept and len(kept) == 3
+        assert all(r.variables for r in s.scalars(select(SendRequest)))
