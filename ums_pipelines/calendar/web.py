@@ -28,11 +28,13 @@ from ums_pipelines.compliance.access import allowed
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, utcnow
 
-__all__ = ["VIEW_ACTION", "calendar_routes", "render_page"]
+__all__ = ["VIEW_ACTION", "board_routes", "calendar_routes", "render_page"]
 
 VIEW_ACTION = "calendar.show"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
+# The board's realm: a browser that logged in to the board sends the same credentials.
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="UMS board", charset="UTF-8"'}
 
 
 class _BadRequest(ValueError):
@@ -111,7 +113,7 @@ def calendar_routes(
         def endpoint(request: Request) -> Response:
             user = user_of(request)
             if user is None:
-                return PlainTextResponse("a board login is required", status_code=401)
+                return PlainTextResponse("a board login is required", 401, headers=_CHALLENGE)
             with store.reading() as session:
                 if not allowed(session, user, VIEW_ACTION, None):
                     return PlainTextResponse(f"{user} may not view the calendar", 403)
@@ -151,3 +153,18 @@ def calendar_routes(
         Route(f"{prefix}.json", guarded(as_json), methods=["GET"]),
         Route(f"{prefix}.ics", guarded(feed), methods=["GET"]),
     ]
+
+
+def board_routes(store: Store, settings: Settings) -> list[Route]:
+    """The calendar routes behind the screen board's login (its personal tokens,
+    ``board.auth``), for ``board.server.create_app(extra_routes=...)``: a valid token's
+    user is checked for ``calendar.show``; a missing or bad token is 401."""
+    from ums_pipelines.board.auth import check_request
+
+    def user_of(request: Request) -> str | None:
+        with store.reading() as session:
+            verdict = check_request(session, request.headers.get("authorization"))
+        # 403 there (a valid token, no role) is a user here: the role check answers 403.
+        return verdict.user if verdict.status in (200, 403) else None
+
+    return calendar_routes(store, settings, user_of=user_of)
