@@ -42,7 +42,7 @@ def conflict_opened(
     settings: Settings,
     now: datetime,
 ) -> None:
-    slot = report.lines(settings)[-1]
+    slot = report.slot_text(settings)
     first, second = sorted((conflict.job_id, conflict.other_job_id))
     suggestion = report.suggestion
     raise_alert(

@@ -51,14 +51,19 @@ class ConflictReport:
     opened: list[Conflict] = field(default_factory=list)  # new since the last check
     # (job_a, job_b, kind) of the conflicts this check no longer found
     resolved: list[tuple[str, str, str]] = field(default_factory=list)
+    # What is unusual about the planned window itself (a holiday, a weekend, off hours).
+    flags: tuple[str, ...] = ()
 
     def lines(self, settings: Settings) -> list[str]:
         """One line per conflict and the suggested slot, in Korea time: what a command
         prints (job ids and counts only, no customer data)."""
         out = [c.describe() for c in self.conflicts]
         if self.conflicts:
-            out.append(_slot_text(self.suggestion, settings))
+            out.append(self.slot_text(settings))
         return out
+
+    def slot_text(self, settings: Settings) -> str:
+        return _slot_text(self.suggestion, settings)
 
 
 def _slot_text(slot: Slot | None, settings: Settings) -> str:
@@ -165,9 +170,11 @@ def check_job(
     limits = capacities(session)
     found: list[Conflict] = []
     suggestion: Slot | None = None
+    flags: tuple[str, ...] = ()
     # Unplanned (no not-before) and real-time jobs are not on the calendar.
     if job.not_before is not None and job.status != "standing":
         event = event_of(job, settings, limits)
+        flags = event.flags
         zone = settings.tz
         day = datetime.combine(min(days_of(event, zone)), time(0), tzinfo=zone)
         horizon = max(event.start, now) + timedelta(days=settings.calendar_slot_search_days + 1)
@@ -194,7 +201,9 @@ def check_job(
             )
     current = _merge(found)
     opened, resolved = _record(session, job_id, current, suggestion, actor, now)
-    report = ConflictReport(job_id, list(current.values()), suggestion, opened, resolved)
+    report = ConflictReport(
+        job_id, list(current.values()), suggestion, opened, resolved, flags=flags
+    )
     for conflict in opened:
         alerting.conflict_opened(session, conflict, report, settings, now)
     for key in resolved:

@@ -58,7 +58,10 @@ def _fail(console: Console, exc: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _print_report(console: Console, lines: list[str]) -> None:
+def _print_report(console: Console, lines: list[str], flags: tuple[str, ...]) -> None:
+    if flags:
+        # Allowed, but worth a second look: a holiday, a weekend, outside the sending day.
+        console.print(f"[yellow]planned on[/yellow] {escape(', '.join(flags))}")
     if not lines:
         console.print("no conflicts")
         return
@@ -210,11 +213,11 @@ def move(
                 report = reschedule(
                     session, settings, job_id, not_before=start, must_end_by=end, actor=actor
                 )
-                lines = report.lines(settings)
+                lines, flags = report.lines(settings), report.flags
         except (ScheduleError, KeyError) as exc:
             raise _fail(console, exc) from exc
     console.print(f"job {escape(job_id)} moved to {start.isoformat()}")
-    _print_report(console, lines)
+    _print_report(console, lines, flags)
 
 
 @calendar_app.command("check")
@@ -233,7 +236,8 @@ def check(
     with open_store() as (store, settings), acting(store, actor, "calendar.check", scope):
         try:
             with store.session() as session:
-                lines = check_job(session, settings, job_id, actor=actor).lines(settings)
+                report = check_job(session, settings, job_id, actor=actor)
+                lines, flags = report.lines(settings), report.flags
         except KeyError as exc:
             raise _fail(console, exc) from exc
-    _print_report(console, lines)
+    _print_report(console, lines, flags)

@@ -83,6 +83,8 @@ def test_move_prints_conflicts_and_check_resolves(cli: Cli) -> None:
     assert "no job 'nope'" in cli("calendar", "move", "nope", "--not-before",
                                   "2026-09-28T09:00+09:00", code=2)  # fmt: skip
     assert "purpose conflict" in cli("calendar", "check", "card-a")
+    out = cli("calendar", "move", "card-b", "--not-before", "2026-09-25T10:00+09:00")
+    assert "planned on holiday:추석@2026-09-25" in out and "no conflicts" in out
 
 
 def test_ics_to_a_file(cli: Cli, tmp_path: Path) -> None:
