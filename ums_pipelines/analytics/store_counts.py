@@ -3,8 +3,8 @@
 The other side of the models' reconciliation checks. The day is the same one the export
 partitions by (the table's immutable day column in ``settings.timezone``), computed by the
 database in one grouped query: PostgreSQL converts with its own zone database; SQLite has
-none, so a deterministic Python function is registered on the connection (SQLite is the
-single-process embedded default, where that costs little).
+none: it shifts by the zone's offset when that is the same over the whole window (Korea),
+and otherwise calls a deterministic Python function registered on the connection.
 
 Two counts per day: every row the store has now, and the rows inserted before the last
 export's cut (its watermark less the overlap), which that export must hold. Between the
@@ -14,8 +14,9 @@ two is the export's lag: rows that arrived since it ran.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, case, cast, func, literal, select
 from sqlalchemy.orm import Session
@@ -79,7 +80,7 @@ def store_counts_by_day(
     lower = datetime.combine(start, time.min, tzinfo=settings.tz).astimezone(UTC)
     with store.session() as session:
         cut = _export_cut(session, table)
-        day = _local_day(session, column, settings).label("korea_day")
+        day = _local_day(session, column, settings, start).label("korea_day")
         exported = func.sum(case((inserted < cut, 1), else_=0)) if cut is not None else literal(0)
         # Grouped by the label: a repeated expression would carry a second bind parameter,
         # which PostgreSQL does not recognise as the same expression.
@@ -111,12 +112,19 @@ def _source(table: str) -> SourceTable:
     raise ValueError(f"store table {table!r} is not exported; known: {[s.name for s in SOURCES]}")
 
 
-def _local_day(session: Session, column: Any, settings: Settings) -> ColumnElement[Any]:
+def _local_day(
+    session: Session, column: Any, settings: Settings, start: date
+) -> ColumnElement[Any]:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return cast(func.timezone(settings.timezone, column), Date)
     if dialect == "sqlite":
         tz = settings.tz
+        minutes = _fixed_offset_minutes(tz, start, datetime.now(UTC).date())
+        if minutes is not None:
+            # No offset change in the window (Korea: none since 1988): SQLite's own date()
+            # with that offset, about five times faster than a Python function per row.
+            return func.date(column, f"{minutes:+d} minutes")
 
         def local_day(text: str | None) -> str | None:
             if text is None:
@@ -130,6 +138,24 @@ def _local_day(session: Session, column: Any, settings: Settings) -> ColumnEleme
         raw.create_function(_SQLITE_DAY_FUNCTION, 1, local_day, deterministic=True)  # type: ignore[union-attr]
         return getattr(func, _SQLITE_DAY_FUNCTION)(column)  # type: ignore[no-any-return]
     raise ValueError(f"counting Korea days is not implemented for {dialect}")
+
+
+def _fixed_offset_minutes(tz: ZoneInfo, start: date, end: date) -> int | None:
+    """The zone's one UTC offset from ``start`` to ``end`` in minutes, or None if it
+    changes (daylight saving, a redefined zone). Probed at noon of every day: an offset
+    in force for less than a day does not exist."""
+    offsets = set()
+    day = start
+    while day <= end + timedelta(days=1):
+        offset = datetime.combine(day, time(12), tzinfo=tz).utcoffset()
+        offsets.add(offset)
+        if len(offsets) > 1:
+            return None
+        day += timedelta(days=1)
+    [offset] = offsets
+    if offset is None or offset.total_seconds() % 60:
+        return None
+    return int(offset.total_seconds() // 60)
 
 
 def _as_date(value: Any) -> date:
