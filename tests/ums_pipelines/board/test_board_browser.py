@@ -3,11 +3,12 @@ per-stage counts that match the store, and updates itself without a reload.
 
 Chromium is driven over the DevTools protocol (a WebSocket): the board's credential is
 sent as an extra header, the page is asked to refresh (``window.boardRefresh``) and read
-back. The count comparison holds SQLite's write lock for its duration: the senders and
-receipt pollers of the running job wait (as they do behind any writer) while the store
-is counted and the board fetches its snapshot, so both see the same moment. The job
-carries on afterwards; a marker set on ``window`` after the first load and the page
-request count show that the later redraws came without a reload.
+back. The count comparison stops the store's writers for its duration (SQLite: the write
+lock; PostgreSQL: an EXCLUSIVE lock on messages and delivery_events, which lets reads
+through): the senders and receipt pollers of the running job wait, as they do behind any
+writer, while the store is counted and the board takes its snapshot, so both see the
+same moment. The job carries on afterwards; a marker set on ``window`` after the first
+load and the page request count show that the later redraws came without a reload.
 """
 
 from __future__ import annotations
@@ -17,28 +18,32 @@ import base64
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, create_engine, func, select
 from websockets.sync.client import ClientConnection, connect
 
 from ums_pipelines.board.auth import issue_token
 from ums_pipelines.board.server import create_app
 from ums_pipelines.dispatch.runner import Dispatcher
 from ums_pipelines.monitoring.snapshot import day_start
-from ums_pipelines.store.models import Job
+from ums_pipelines.store.engine import as_utc
+from ums_pipelines.store.models import DeliveryEvent, Job, Message
+from ums_pipelines.store.sendplane import JobChunk
 
-pytestmark = [pytest.mark.browser, pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)]
+M = Message
+
+pytestmark = pytest.mark.browser
 
 WIDTH, HEIGHT = 1600, 1300
 REFRESH_S = 1.0
@@ -137,28 +142,45 @@ def browser(chromium: str, tmp_path: Path) -> Iterator[ClientConnection]:
             url = line.split(" on ", 1)[1].strip()
             break
     assert url, "Chromium printed no DevTools address"
-    ws = connect(url, max_size=None, open_timeout=60, ping_interval=None)
     try:
-        yield ws
+        with connect(url, max_size=None, open_timeout=60, ping_interval=None) as ws:
+            yield ws
     finally:
-        ws.close()
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def store_counts(conn: sqlite3.Connection, since: datetime) -> dict[str, Counter[str]]:
+@contextmanager
+def writers_stopped(url: str) -> Iterator[Connection]:
+    """A connection whose transaction keeps every writer of the outbox waiting."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA busy_timeout=60000")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+                conn.exec_driver_sql("LOCK TABLE messages, delivery_events IN EXCLUSIVE MODE")
+            try:
+                yield conn
+            finally:
+                conn.exec_driver_sql("COMMIT")
+    finally:
+        engine.dispose()
+
+
+def store_counts(conn: Connection, since: datetime) -> dict[str, Counter[str]]:
     """Each row's stage decided row by row in the caller's (locked) transaction."""
-    carried = {
-        r[0] for r in conn.execute("SELECT message_id FROM delivery_events WHERE stage='carrier'")
-    }
-    cut = since.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    events = select(DeliveryEvent.message_id).where(DeliveryEvent.stage == "carrier")
+    carried = set(conn.execute(events).scalars())
     per: dict[str, Counter[str]] = {"*": Counter()}
-    rows = conn.execute("SELECT id, state, channel, next_leg_id, updated_at FROM messages")
+    rows = conn.execute(select(M.id, M.state, M.channel, M.next_leg_id, M.updated_at)).all()
     for mid, state, channel, next_leg, updated in rows:
         stage = state
         if state == "accepted":
             stage = "carrier" if mid in carried else "submitted"
-        elif state in ("delivered", "failed", "expired", "cancelled") and updated < cut:
+        elif state in ("delivered", "failed", "expired", "cancelled") and as_utc(updated) < since:
             continue
         elif state == "failed" and next_leg is not None:
             stage = "fell_back"
@@ -208,20 +230,13 @@ def test_board_during_a_running_job_matches_the_store(
         page.js("window.__marker = 'set-after-load'")
         first_taken = page.js("document.getElementById('updated-at').dateTime")
 
-        db = make_url(bank.settings.store_url).database
-        assert db
-        wait_for(lambda: _delivered(db) >= 20, 120, "the job to deliver some")
-        conn = sqlite3.connect(db, isolation_level=None, timeout=60)
-        try:
-            conn.execute("BEGIN IMMEDIATE")  # the running job's writers wait from here
+        wait_for(lambda: _count(bank, M.state == "delivered") >= 20, 120, "some delivered")
+        with writers_stopped(bank.settings.store_url) as conn:  # the job's writers wait
             locked_at = datetime.now(UTC)
             want = store_counts(conn, day_start(locked_at, bank.settings))
             taken = page.js("window.boardRefresh()", wait=True)
             got = dom_counts(page)
-            status = conn.execute("SELECT status FROM jobs WHERE job_id=?", (job_id,)).fetchone()
-        finally:
-            conn.execute("COMMIT")
-            conn.close()
+            status = conn.execute(select(Job.status).where(Job.job_id == job_id)).one()
         assert taken is not None and datetime.fromisoformat(taken) >= locked_at
         assert status[0] not in ("done", "partial", "cancelled", "stopped"), status
         assert sender.is_alive(), "the job was not running"
@@ -229,7 +244,7 @@ def test_board_during_a_running_job_matches_the_store(
         # mid-job: several stages at once, e.g. claimed, submitted, delivered, fell back
         assert want["*"]["delivered"] >= 20 and len(+want["*"]) >= 4, want["*"]
         in_flight = sum(want["*"][s] for s in ("queued", "claimed", "submitted"))
-        assert in_flight > 0 or _unwritten(db, job_id) > 0
+        assert in_flight > 0 or _unwritten(bank, job_id) > 0
 
         size = page.call("Page.getLayoutMetrics")["cssContentSize"]
         clip = {"x": 0, "y": 0, "width": WIDTH, "height": size["height"], "scale": 1}
@@ -255,16 +270,12 @@ def test_board_during_a_running_job_matches_the_store(
     assert not sender.is_alive()
 
 
-def _delivered(db: str) -> int:
-    with sqlite3.connect(db, timeout=60) as conn:
-        return int(
-            conn.execute("SELECT count(*) FROM messages WHERE state='delivered'").fetchone()[0]
-        )
+def _count(bank: Any, *where: Any) -> int:
+    with bank.store.reading() as session:
+        return int(session.scalar(select(func.count()).select_from(M).where(*where)) or 0)
 
 
-def _unwritten(db: str, job_id: str) -> int:
-    with sqlite3.connect(db, timeout=60) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM job_chunks WHERE job_id=? AND state!='enqueued'", (job_id,)
-        ).fetchone()
-    return int(row[0])
+def _unwritten(bank: Any, job_id: str) -> int:
+    with bank.store.reading() as session:
+        query = select(func.count()).where(JobChunk.job_id == job_id, JobChunk.state != "enqueued")
+        return int(session.scalar(query) or 0)
