@@ -90,7 +90,9 @@ class _Customers:
 
         path = targets_path(self._settings, job_id)
         if path.exists():
-            return pl.read_parquet(path, columns=["customer_id"])["customer_id"].unique()
+            # One row per customer already (the freeze takes each customer once): no
+            # unique() pass, which cost more than the intersection on a million rows.
+            return pl.read_parquet(path, columns=["customer_id"])["customer_id"]
         ids = self._session.scalars(
             select(Message.customer_id).where(Message.job_id == job_id).distinct()
         ).all()
