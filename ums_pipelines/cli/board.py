@@ -3,6 +3,8 @@ snapshot in the terminal, the live screen board and the Prometheus endpoint."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +15,11 @@ from rich.table import Table
 from ums_pipelines.cli.common import ACTOR, acting, authorized, open_store
 
 if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
     from ums_pipelines.monitoring.model import Snapshot
+    from ums_pipelines.settings import Settings
+    from ums_pipelines.store import Store
 
 __all__ = ["board_app", "metrics_app", "stats"]
 
@@ -167,9 +173,20 @@ def _serve(actor: str, action: str, host: str | None, port: int | None, metrics_
         console.print(
             f"{what} on http://{host}:{port} (board tokens: ums board token issue); Ctrl-C stops it"
         )
-        app = create_app(store, settings, metrics_only=metrics_only)
+        app = create_app(
+            store, settings, metrics_only=metrics_only, extra_routes=_calendar(store, settings)
+        )
         # No access log: it would repeat every refresh of every screen.
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+
+
+def _calendar(store: Store, settings: Settings) -> list[BaseRoute]:
+    """The send calendar's /calendar routes behind the board's tokens, where the calendar
+    is installed (ums_pipelines/calendar/web.py, another part of issue 9)."""
+    if importlib.util.find_spec("ums_pipelines.calendar.web") is None:
+        return []
+    web = importlib.import_module("ums_pipelines.calendar.web")
+    return list(web.board_routes(store, settings))
 
 
 HOST = typer.Option(help="Address to bind; default UMS_MONITORING_BOARD_HOST.")
