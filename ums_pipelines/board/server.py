@@ -57,7 +57,7 @@ _STATIC = {"board.js": "text/javascript", "board.css": "text/css"}
 
 
 def _asset(name: str) -> str:
-    return files("ums_pipelines.board").joinpath("static").joinpath(name).read_text(encoding="utf-8")
+    return files("ums_pipelines.board").joinpath("static").joinpath(name).read_text("utf-8")
 
 
 class _Snapshots:
