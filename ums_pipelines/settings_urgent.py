@@ -30,10 +30,14 @@ class UrgentSettings(BaseModel):
         " senders' claims and results on SQLite's one write lock wait for short writes only.",
     )
     urgent_sender_workers: int = Field(
-        default=4, ge=1, le=64, description="Sender tasks per channel of `ums urgent approve`."
+        default=3,
+        ge=1,
+        le=64,
+        description="Sender tasks per channel of `ums urgent approve`; each asks for tokens"
+        " as soon as its last round is sent, so a few keep a provider's limit busy.",
     )
     urgent_sender_batch: int = Field(
-        default=500, ge=1, le=10_000, description="Rows per claim of an urgent sender task."
+        default=1000, ge=1, le=10_000, description="Rows per claim of an urgent sender task."
     )
     urgent_unlimited_rate_per_s: float = Field(
         default=1500.0,

@@ -45,7 +45,7 @@ from ums_pipelines.targets import extract_targets
 from ums_pipelines.urgent.notices import approve_notice, draft_notice, dry_run
 from ums_pipelines.urgent.send import send_notice
 
-__all__ = ["UrgentRun", "run_urgent_under_bulk", "seed"]
+__all__ = ["UrgentRun", "bench_urgent", "run_urgent_under_bulk", "seed"]
 
 SENDER, TEMPLATE = "15881234", "urgent-bench"
 DRAFTER, APPROVER, HEAD = "bench-ops", "bench-urgent-head", "bench-head"
@@ -240,22 +240,15 @@ def run_urgent_under_bulk(
     return run
 
 
-def _main(argv: list[str] | None = None) -> None:
+def bench_urgent(
+    workdir: Path, customers: int, rate: float, runs: int, log: Callable[[str], None]
+) -> dict[str, object]:
+    """``runs`` measurements, each on a fresh SQLite store and simulator; the medians."""
     from ums_pipelines.bench.simproc import SimProcess
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--rate", type=float, default=1000.0, help="sim-sms limit, msg/s")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workdir", type=Path, default=Path(".ums/bench/urgent"))
-    args = parser.parse_args(argv)
-
-    def log(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    runs: list[UrgentRun] = []
-    for n in range(args.runs):
-        rundir = args.workdir / f"run{n}"
+    done: list[UrgentRun] = []
+    for n in range(runs):
+        rundir = workdir / f"run{n}"
         with SimProcess(rundir / "sim") as sim:
             settings = Settings(
                 home=rundir,
@@ -265,22 +258,36 @@ def _main(argv: list[str] | None = None) -> None:
             for suffix in ("", "-wal", "-shm", "-gate"):
                 Path(f"{rundir / 'ums.db'}{suffix}").unlink(missing_ok=True)
             store = Store(settings.store_url)
-            store.migrate()
-            seed(store, args.customers)
-            runs.append(run_urgent_under_bulk(store, settings, args.customers, args.rate, log))
-            store.dispose()
-    median = statistics.median(r.seconds for r in runs)
-    print(
-        json.dumps(
-            {
-                "scenario": "urgent",
-                "runs": [r.as_json() for r in runs],
-                "median_seconds": median,
-                "median_start_s": statistics.median(r.start_s for r in runs),
-                "predicted_s": runs[0].predicted_s,
-            }
-        )
-    )
+            try:
+                store.migrate()
+                seed(store, customers)
+                done.append(run_urgent_under_bulk(store, settings, customers, rate, log))
+            finally:
+                store.dispose()
+    return {
+        "scenario": "urgent",
+        "customers": customers,
+        "rate_per_s": rate,
+        "predicted_s": done[0].predicted_s,
+        "median_seconds": statistics.median(r.seconds for r in done),
+        "median_start_s": statistics.median(r.start_s for r in done),
+        "median_ratio": round(statistics.median(r.ratio for r in done), 3),
+        "runs": [r.as_json() for r in done],
+    }
+
+
+def _main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=1000.0, help="sim-sms limit, msg/s")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path(".ums/bench/urgent"))
+    args = parser.parse_args(argv)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    print(json.dumps(bench_urgent(args.workdir, args.customers, args.rate, args.runs, log)))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ sender's last-mile screen.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -35,7 +36,7 @@ from ums_pipelines.store.engine import Store, urgent, utcnow
 from ums_pipelines.store.models import Customer, Job
 from ums_pipelines.targets import read_targets
 
-__all__ = ["enqueue_rows"]
+__all__ = ["enqueue_in_child", "enqueue_rows"]
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 
@@ -86,11 +87,20 @@ def enqueue_rows(
     *,
     batch: int | None = None,
     progress: Callable[[int], None] | None = None,
+    first: int = 0,
+    last: int | None = None,
+    rows_per_s: float | None = None,
 ) -> int:
-    """Write every target's first leg, ``batch`` rows a transaction; returns how many
-    rows were written (rows already there are skipped, not counted)."""
+    """Write the first leg of targets ``first`` to ``last`` (default: all), ``batch``
+    rows a transaction, at most ``rows_per_s`` (None: as fast as it can); returns how
+    many rows were written (rows already there are skipped, not counted).
+
+    The pace keeps the writer ahead of the senders without being a writer that begins
+    again the moment it commits: on SQLite such a writer starved the senders' own
+    short writes (rate-limit tokens, results) for seconds at a time."""
     size = batch or settings.urgent_write_batch
-    frame = read_targets(settings, job_id)
+    began = time.monotonic()
+    frame = read_targets(settings, job_id).slice(first, None if last is None else last - first)
     ids: list[str] = frame["customer_id"].to_list()
     chains: list[list[str]] = frame["chain"].to_list()
     written = 0
@@ -126,4 +136,16 @@ def enqueue_rows(
         written += len(rows)
         if progress is not None:
             progress(written)
+        if rows_per_s:
+            time.sleep(max(0.0, began + (start + size) / rows_per_s - time.monotonic()))
     return written
+
+
+def enqueue_in_child(settings: Settings, job_id: str, first: int, rows_per_s: float) -> int:
+    """``enqueue_rows`` from ``first`` on, in a process of its own (its own store): the
+    rendering then takes no time from the senders under the parent's GIL."""
+    store = Store(settings.store_url)
+    try:
+        return enqueue_rows(store, settings, job_id, first=first, rows_per_s=rows_per_s)
+    finally:
+        store.dispose()

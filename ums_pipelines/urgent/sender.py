@@ -28,6 +28,9 @@ __all__ = ["UrgentAgent"]
 # A refused ask sleeps at least this long: the next grant then has several slots, and
 # the burst (20 ms at any rate from 50/s) is not missed.
 _MIN_WAIT_S = 0.005
+# A worker's results are written at most this often: a round is a few messages (the
+# burst), and a write per round was half of all write transactions.
+_RECORD_EVERY_S = 0.1
 
 
 class UrgentAgent(Agent):
@@ -36,10 +39,14 @@ class UrgentAgent(Agent):
         recorder: asyncio.Future[None] | None = None
 
         async def record() -> None:
+            loop = asyncio.get_running_loop()
             while gathered:
+                began = loop.time()
                 outcomes = gathered[:]
                 gathered.clear()
                 await self._thread(self._record, provider, outcomes)
+                # What arrives meanwhile waits for one write, not one write a round.
+                await asyncio.sleep(max(0.0, began + _RECORD_EVERY_S - loop.time()))
 
         lane = lane_of(batch[0].priority)
         try:
