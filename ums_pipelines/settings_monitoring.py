@@ -7,9 +7,15 @@ The thresholds are documented in docs/operations.md ("Traffic lights").
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = ["MonitoringSettings"]
+
+LANES = ("urgent", "auth", "transactional", "informational", "marketing")
+_BACKLOG_AMBER = {"urgent": 30.0, "auth": 30.0, "transactional": 120.0, "informational": 600.0,
+                  "marketing": 1800.0}  # fmt: skip
+_BACKLOG_RED = {"urgent": 60.0, "auth": 60.0, "transactional": 300.0, "informational": 1800.0,
+                "marketing": 3600.0}  # fmt: skip
 
 
 class MonitoringSettings(BaseModel):
@@ -41,11 +47,15 @@ class MonitoringSettings(BaseModel):
     monitoring_failure_red: float = Field(
         default=0.20, gt=0, le=1, description="Share of final failures in the window: red."
     )
-    monitoring_backlog_amber_s: float = Field(
-        default=300.0, gt=0, description="Age of a lane's oldest due message: amber (seconds)."
+    # Per lane: an OTP a minute late is an incident, a paced marketing send an hour behind
+    # its first row is normal. A lane left out keeps its default.
+    monitoring_backlog_amber_s: dict[str, float] = Field(
+        default_factory=lambda: dict(_BACKLOG_AMBER),
+        description="JSON {lane: seconds}: age of a lane's oldest due message that is amber.",
     )
-    monitoring_backlog_red_s: float = Field(
-        default=900.0, gt=0, description="Age of a lane's oldest due message: red (seconds)."
+    monitoring_backlog_red_s: dict[str, float] = Field(
+        default_factory=lambda: dict(_BACKLOG_RED),
+        description="JSON {lane: seconds}: age of a lane's oldest due message that is red.",
     )
     monitoring_delivery_p95_amber_s: float = Field(
         default=120.0,
@@ -73,9 +83,33 @@ class MonitoringSettings(BaseModel):
         default=9464, ge=1, le=65535, description="Port of ums metrics serve (/metrics only)."
     )
 
+    @field_validator("monitoring_backlog_amber_s", "monitoring_backlog_red_s")
+    @classmethod
+    def _per_lane(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        unknown = sorted(set(value) - set(LANES))
+        if unknown:
+            raise ValueError(f"{info.field_name}: {unknown} not lanes ({', '.join(LANES)})")
+        if any(v <= 0 for v in value.values()):
+            raise ValueError(f"{info.field_name}: every age must be above 0 seconds")
+        defaults = (
+            _BACKLOG_AMBER if info.field_name == "monitoring_backlog_amber_s" else _BACKLOG_RED
+        )
+        return {**defaults, **value}
+
+    def backlog_limits(self, lane: str) -> tuple[float, float]:
+        """(amber, red) seconds of ``lane``'s oldest due message."""
+        return self.monitoring_backlog_amber_s[lane], self.monitoring_backlog_red_s[lane]
+
     @model_validator(mode="after")
     def _amber_below_red(self) -> MonitoringSettings:
-        for name in ("failure", "backlog", "delivery_p95"):
+        for lane in LANES:
+            amber, red = self.backlog_limits(lane)
+            if amber > red:
+                raise ValueError(
+                    f"monitoring_backlog_amber_s: {lane} {amber} is above"
+                    f" monitoring_backlog_red_s ({red}); amber must come first"
+                )
+        for name in ("failure", "delivery_p95"):
             suffix = "_s" if name != "failure" else ""
             amber = getattr(self, f"monitoring_{name}_amber{suffix}")
             red = getattr(self, f"monitoring_{name}_red{suffix}")

@@ -5,7 +5,7 @@
   an outage), and the p95 of submitted-to-delivered; both only with at least
   ``monitoring_min_sample`` finished messages;
 - provider: the same failure share, and its circuit (open red, half-open amber);
-- lane: the age of its oldest due message in the outbox;
+- lane: the age of its oldest due message in the outbox, against the lane's own limits;
 - agents: amber when a registered agent died, red when none of them is alive.
 
 The overall light is the worst of all. Each light names its reasons.
@@ -93,7 +93,7 @@ def judge(snap: Snapshot, settings: Settings) -> list[Light]:
         lights.append(Light("provider", name, state, reasons))
 
     for b in snap.backlog:
-        amber, red = settings.monitoring_backlog_amber_s, settings.monitoring_backlog_red_s
+        amber, red = settings.backlog_limits(b.lane)
         state = level(b.oldest_due_age_s, amber, red)
         reasons = [f"oldest due {b.oldest_due_age_s:.0f} s"] if state != "green" else []
         lights.append(Light("lane", b.lane, state, reasons))

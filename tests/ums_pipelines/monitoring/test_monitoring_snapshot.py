@@ -276,9 +276,21 @@ def test_unwritten_splits_count_until_the_job_stops(
     assert [b for b in take_snapshot(store, settings).backlog if b.unwritten] == []
 
 
-@pytest.mark.parametrize("name", ["failure", "backlog", "delivery_p95"])
+@pytest.mark.parametrize("name", ["failure", "delivery_p95"])
 def test_amber_above_red_is_refused_naming_both(name: str) -> None:
     suffix = "" if name == "failure" else "_s"
     amber, red = f"monitoring_{name}_amber{suffix}", f"monitoring_{name}_red{suffix}"
     with pytest.raises(ValueError, match=f"{amber}: 0.9 is above {red} \\(0.5\\)"):
         Settings(**{amber: 0.9, red: 0.5})
+
+
+def test_backlog_limits_per_lane(settings: Settings) -> None:
+    assert settings.backlog_limits("urgent") == (30, 60)
+    assert settings.backlog_limits("marketing") == (1800, 3600)
+    custom = Settings(monitoring_backlog_red_s={"marketing": 7200})
+    assert custom.backlog_limits("marketing") == (1800, 7200)
+    assert custom.backlog_limits("auth") == (30, 60)  # left out: its default
+    with pytest.raises(ValueError, match=r"monitoring_backlog_red_s: \['otp'\] not lanes"):
+        Settings(monitoring_backlog_red_s={"otp": 10})
+    with pytest.raises(ValueError, match=r"amber_s: urgent 120\.0 is above"):
+        Settings(monitoring_backlog_amber_s={"urgent": 120})
