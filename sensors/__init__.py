@@ -3,6 +3,7 @@
 import dagster as dg
 
 from sensors.alerts import alerts_run_failure_sensor, alerts_run_success_sensor, alerts_sensor
+from sensors.calendar import calendar_conflicts_sensor
 from sensors.consent import consent_notices_job, consent_notices_schedule
 from sensors.customer_db import customer_db_job, customer_db_sensor
 from sensors.jobs import analytics_job, customer_sync_job, dispatch_job, mo_job, receipts_job
@@ -43,6 +44,7 @@ defs = dg.Definitions(
         alerts_sensor,
         alerts_run_failure_sensor,
         alerts_run_success_sensor,
+        calendar_conflicts_sensor,
     ],
     schedules=[
         analytics_schedule,

@@ -70,6 +70,7 @@ SENSORS = {
     "alerts_sensor",
     "alerts_run_failure_sensor",
     "alerts_run_success_sensor",
+    "calendar_conflicts_sensor",
 }
 SCHEDULES = {
     "analytics_refresh",

@@ -181,6 +181,8 @@ def check_job(
         day = datetime.combine(min(days_of(event, zone)), time(0), tzinfo=zone)
         horizon = max(event.start, now) + timedelta(days=settings.calendar_slot_search_days + 1)
         others = load_events(session, settings, day, horizon + event.duration, active_only=True)
+        # Two windows both over are history, nothing left to plan: not a conflict.
+        others = [o for o in others if max(o.end, event.end) > now]
         customers = _Customers(session, settings)
         found = find_conflicts(
             event,
