@@ -213,23 +213,23 @@ def test_board_during_a_running_job_matches_the_store(
         job = session.get(Job, job_id)
         assert job is not None
         job.chunk_size, job.pace_per_s = 25, 25.0  # paced: it runs for a while
+    # The page is open before the job starts: a slow browser start cannot let it finish.
+    cdp = Cdp(browser)
+    target = cdp.call("Target.createTarget", url="about:blank")["targetId"]
+    session = cdp.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+    page = Cdp(browser, session)
+    page.n = cdp.n + 100
+    page.call("Network.enable")
+    page.call("Network.setExtraHTTPHeaders", headers={"Authorization": auth})
+    page.call("Page.enable")
+    page.call("Page.navigate", url=url)
+    wait_for(lambda: page.js("Number(document.body?.dataset.refreshes || 0)") >= 1, 60, "load")
+    page.js("window.__marker = 'set-after-load'")
+    first_taken = page.js("document.getElementById('updated-at').dateTime")
     dispatcher = Dispatcher(bank.store, bank.settings, tick=0.05)
     sender = threading.Thread(target=lambda: asyncio.run(dispatcher.run_job(job_id, 300)))
     sender.start()
     try:
-        cdp = Cdp(browser)
-        target = cdp.call("Target.createTarget", url="about:blank")["targetId"]
-        session = cdp.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        page = Cdp(browser, session)
-        page.n = cdp.n + 100
-        page.call("Network.enable")
-        page.call("Network.setExtraHTTPHeaders", headers={"Authorization": auth})
-        page.call("Page.enable")
-        page.call("Page.navigate", url=url)
-        wait_for(lambda: page.js("Number(document.body?.dataset.refreshes || 0)") >= 1, 60, "load")
-        page.js("window.__marker = 'set-after-load'")
-        first_taken = page.js("document.getElementById('updated-at').dateTime")
-
         wait_for(lambda: _count(bank, M.state == "delivered") >= 20, 120, "some delivered")
         with writers_stopped(bank.settings.store_url) as conn:  # the job's writers wait
             locked_at = datetime.now(UTC)
