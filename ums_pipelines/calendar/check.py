@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,14 +29,12 @@ from ums_pipelines.calendar.conflicts import (
     find_conflicts,
     suggest_slot,
 )
+from ums_pipelines.calendar.customers import Customers
 from ums_pipelines.calendar.events import CalendarEvent, capacities, event_of, load_events
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.calendar import CalendarConflict
 from ums_pipelines.store.engine import utcnow
-from ums_pipelines.store.models import Job, Message
-
-if TYPE_CHECKING:
-    import polars as pl
+from ums_pipelines.store.models import Job
 
 __all__ = ["ConflictReport", "check_job"]
 
@@ -75,45 +73,10 @@ def _slot_text(slot: Slot | None, settings: Settings) -> str:
     return f"nearest free slot: {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} ({settings.timezone})"
 
 
-class _Customers:
-    """Each job's recipients, read once per check: the frozen targets (Parquet), or the
-    customers of its outbox rows when the list file is gone."""
-
-    def __init__(self, session: Session, settings: Settings) -> None:
-        self._session, self._settings = session, settings
-        self._ids: dict[str, pl.Series | None] = {}
-
-    def _read(self, job_id: str) -> pl.Series | None:
-        import polars as pl
-
-        from ums_pipelines.targets import targets_path
-
-        path = targets_path(self._settings, job_id)
-        if path.exists():
-            # One row per customer already (the freeze takes each customer once): no
-            # unique() pass, which cost more than the intersection on a million rows.
-            return pl.read_parquet(path, columns=["customer_id"])["customer_id"]
-        ids = self._session.scalars(
-            select(Message.customer_id).where(Message.job_id == job_id).distinct()
-        ).all()
-        return pl.Series("customer_id", ids, dtype=pl.String) if ids else None
-
-    def of(self, job_id: str) -> pl.Series | None:
-        if job_id not in self._ids:
-            self._ids[job_id] = self._read(job_id)
-        return self._ids[job_id]
-
-    def shared(self, a: str, b: str) -> int | None:
-        first, second = self.of(a), self.of(b)
-        if first is None or second is None:
-            return None
-        return int(first.is_in(second.implode()).sum())
-
-
 def _busy(
     event: CalendarEvent,
     others: Sequence[CalendarEvent],
-    customers: _Customers,
+    customers: Customers,
     limits: dict[str, float],
     settings: Settings,
 ) -> list[tuple[datetime, datetime]]:
@@ -183,7 +146,7 @@ def check_job(
         others = load_events(session, settings, day, horizon + event.duration, active_only=True)
         # Two windows both over are history, nothing left to plan: not a conflict.
         others = [o for o in others if max(o.end, event.end) > now]
-        customers = _Customers(session, settings)
+        customers = Customers(session, settings)
         found = find_conflicts(
             event,
             others,
