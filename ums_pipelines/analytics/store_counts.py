@@ -42,10 +42,21 @@ __all__ = [
 RETENTION_DAYS_SETTING = {
     "messages": "retention_message_rows_days",
     "delivery_events": "retention_delivery_events_days",
+    "link_clicks": "retention_short_links_days",
+    "mo_messages": "retention_mo_replies_days",
 }
+# Clicks go with their link, which is purged by the link's creation time (once expired):
+# a link made just before the cutoff was clicked up to its lifetime later, so the store
+# holds a click day in full only from the cutoff plus that lifetime.
+_LIFETIME_SETTING = {"link_clicks": "shortlink_ttl_days"}
 # The time a row was inserted (never changes afterwards); a table not named here uses its
 # change column, a weaker bound (a row changed after the cut is not required).
-INSERTED_COLUMN = {"messages": "created_at", "delivery_events": "recorded_at"}
+INSERTED_COLUMN = {
+    "messages": "created_at",
+    "delivery_events": "recorded_at",
+    "link_clicks": "clicked_at",
+    "mo_messages": "recorded_at",
+}
 _SQLITE_DAY_FUNCTION = "ums_local_day"
 
 
@@ -66,6 +77,9 @@ def window_start(settings: Settings, table: str, now: datetime) -> date:
     if setting is None:
         return _BEGINNING
     days = int(getattr(settings, setting))
+    lifetime = _LIFETIME_SETTING.get(table)
+    if lifetime is not None:
+        days = max(days - int(getattr(settings, lifetime)), 1)
     return cutoff(settings, days, now).astimezone(settings.tz).date()
 
 

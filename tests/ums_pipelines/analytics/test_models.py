@@ -50,7 +50,13 @@ def test_list_models_in_dependency_order_with_layers_and_deps() -> None:
         (
             "fct_responses",
             "marts",
-            ("fct_messages", "stg_link_clicks", "stg_messages", "stg_mo_replies"),
+            (
+                "fct_messages",
+                "stg_delivery_events",
+                "stg_link_clicks",
+                "stg_messages",
+                "stg_mo_replies",
+            ),
         ),
         ("rpt_daily_channel", "reports", ("dim_channel", "fct_messages")),
         ("rpt_period_failure", "reports", ("fct_messages",)),

@@ -98,3 +98,21 @@ def test_the_window_starts_at_the_retention_cutoff(settings: Settings) -> None:
         days=events
     )
     assert window_start(settings, "no_retention_class", now) == date(1970, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("links_days", "ttl", "expected_days"),
+    [(365, 90, 275), (100, 90, 10), (60, 90, 1)],
+)
+def test_clicks_are_held_in_full_only_a_link_lifetime_after_the_cutoff(
+    settings: Settings, links_days: int, ttl: int, expected_days: int
+) -> None:
+    """A link made just before its cutoff was clicked up to its lifetime later, and its
+    clicks go with it: those days are not compared."""
+    now = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
+    s = settings.model_copy(
+        update={"retention_short_links_days": links_days, "shortlink_ttl_days": ttl}
+    )
+    assert window_start(s, "link_clicks", now) == date(2026, 3, 10) - timedelta(days=expected_days)
+    replies = s.retention_mo_replies_days
+    assert window_start(s, "mo_messages", now) == date(2026, 3, 10) - timedelta(days=replies)
