@@ -35,6 +35,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from ums_pipelines.board.auth import issue_token
 from ums_pipelines.board.server import create_app
+from ums_pipelines.compliance.roles import revoke_role
 from ums_pipelines.dispatch.runner import Dispatcher
 from ums_pipelines.monitoring.snapshot import day_start
 from ums_pipelines.store.engine import as_utc
@@ -265,6 +266,13 @@ def test_board_during_a_running_job_matches_the_store(
         assert page.js("performance.getEntriesByType('navigation').length") == 1
         assert app.hits["/"] == 1 and app.hits["/api/snapshot"] >= before + 2
         assert page.js("document.getElementById('stale').hidden") is True
+
+        # Revoking the role closes the screen at its next refresh: stale, numbers kept.
+        with bank.store.session() as s:
+            revoke_role(s, "ops-wall", "operator", "*", revoked_by="admin-kim")
+        assert page.js("window.boardRefresh()", wait=True) is None
+        assert page.js("document.getElementById('stale').hidden") is False
+        assert dom_counts(page)["*"]["delivered"] > 0
     finally:
         sender.join(timeout=300)
     assert not sender.is_alive()

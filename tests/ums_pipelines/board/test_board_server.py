@@ -194,3 +194,13 @@ def test_metrics_exposition_has_the_expected_samples(
     assert value("ums_stage_latency_seconds", stage="created_to_submitted", channel="sms",
                  quantile="0.5") == pytest.approx(10, abs=0.01)  # fmt: skip
     assert ("ums_snapshot_duration_seconds", ()) in samples
+
+
+def test_metrics_only_app(store: Store, settings: Settings, viewer: tuple[str, str]) -> None:
+    """``ums metrics serve``: /metrics (same tokens) and /health, no page."""
+    app = TestClient(create_app(store, settings, metrics_only=True, cache_s=0))
+    assert app.get("/metrics").status_code == 401
+    scrape = app.get("/metrics", headers={"Authorization": f"Bearer {viewer[1]}"})
+    assert scrape.status_code == 200 and "ums_snapshot_timestamp_seconds" in scrape.text
+    assert app.get("/", headers=basic(*viewer)).status_code == 404
+    assert app.get("/api/snapshot", headers=basic(*viewer)).status_code == 404
