@@ -118,6 +118,11 @@ def _credential(header: str | None) -> tuple[str | None, str] | None:
     return None
 
 
+def _same(given: str, stored: str) -> bool:
+    # Bytes: compare_digest refuses str with non-ASCII characters (a Hangul user name).
+    return secrets.compare_digest(given.encode(), stored.encode())
+
+
 def check_request(session: Session, header: str | None) -> Verdict:
     """Whether the Authorization ``header`` opens the board (see the module doc)."""
     given = _credential(header)
@@ -131,7 +136,7 @@ def check_request(session: Session, header: str | None) -> Verdict:
     ).first()
     # Constant-time is moot for a hash lookup; what matters is not telling which part
     # was wrong (an unknown user and a wrong token answer alike).
-    if row is None or (user is not None and not secrets.compare_digest(user, row.user_id)):
+    if row is None or (user is not None and not _same(user, row.user_id)):
         return Verdict(401, None, "unknown or revoked board token")
     if not allowed(session, row.user_id, VIEW_ACTION, None):
         return Verdict(403, row.user_id, f"{row.user_id} holds no role for every department")

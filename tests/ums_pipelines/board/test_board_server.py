@@ -77,6 +77,7 @@ def test_refused_without_or_with_a_bad_credential(
         {"Authorization": "Bearer not-a-token"},
         basic(user, "wrong"),
         basic("someone-else", token),  # a token is its own user's only
+        basic("김운영", token),
         {"Authorization": "Basic %%%"},
         {"Authorization": f"Token {token}"},
     ]
