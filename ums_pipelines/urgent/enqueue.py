@@ -15,19 +15,20 @@ sender's last-mile screen.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from ums_pipelines.compliance import brandlimit, frequency, night
+from ums_pipelines.compliance import brandlimit, night
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
-from ums_pipelines.dispatch.claims import MESSAGES, T
+from ums_pipelines.dispatch.claims import MESSAGES, T, sqlite_param
 from ums_pipelines.dispatch.compose import compose_row
 from ums_pipelines.dispatch.record import next_legs
 from ums_pipelines.jobs import template_variants
@@ -41,10 +42,35 @@ __all__ = ["enqueue_in_child", "enqueue_rows"]
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    stmt = postgresql.insert(MESSAGES) if dialect == "postgresql" else sqlite.insert(MESSAGES)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]), rows)
+def _value(value: Any) -> Any:
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if type(value) is dict:  # the payload, as SQLAlchemy's JSON type stores it
+        return json.dumps(value, ensure_ascii=False)
+    return sqlite_param(value)
+
+
+def _sqlite_rows(rows: list[dict[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
+    """The insert and its driver parameters, built before the write lock is taken:
+    SQLAlchemy's per-row processing inside the transaction held SQLite's one write lock
+    longer than the insert itself."""
+    columns = list(rows[0]) if "send_round" in rows[0] else [*rows[0], "send_round"]
+    sql = (
+        f"INSERT INTO messages ({', '.join(columns)}) "  # noqa: S608 - names from the model
+        f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+    return sql, [tuple(_value(r.get(c, 0)) for c in columns) for r in rows]
+
+
+def _insert(
+    session: Session, rows: list[dict[str, Any]], prepared: tuple[str, list[Any]] | None
+) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = postgresql.insert(MESSAGES)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]), rows)
+        return
+    sql, params = prepared or _sqlite_rows(rows)
+    session.connection().exec_driver_sql(sql, params)
 
 
 def _render(
@@ -108,17 +134,21 @@ def enqueue_rows(
         part_ids, part_chains = ids[start : start + size], chains[start : start + size]
         rows, failed, held, purpose = _render(store, settings, job_id, part_ids, part_chains)
         now = utcnow()
+        links = take_links(rows)
+        prepared = _sqlite_rows(rows) if store.sqlite and rows else None
         with urgent(), store.session() as session:
             keys = [r["idempotency_key"] for r in rows]
             known = select(T.idempotency_key).where(T.idempotency_key.in_(keys))
             have = set(session.scalars(known))
-            rows = [r for r in rows if r["idempotency_key"] not in have]
-            links = take_links(rows)
-            purposes = {job_id: purpose}
-            refused = brandlimit.gate_rows(session, settings, rows, purposes, now)
-            frequency.count_rows(session, settings, rows, purposes, now)
+            if have:  # a second writer of the same notice: only what is missing
+                rows = [r for r in rows if r["idempotency_key"] not in have]
+                links = [x for x in links if x["message_key"] not in have]
+                prepared = None
+            # Neither capped nor counted towards a cap: the urgent lane is exempt
+            # (compliance/frequency.exempt), so a notice uses up no customer's allowance.
+            refused = brandlimit.gate_rows(session, settings, rows, {job_id: purpose}, now)
             if rows:
-                _insert(session, rows)
+                _insert(session, rows, None if refused else prepared)
                 write_links(session, links)
             failed_keys = [k for k in (*failed, *sorted(refused)) if k not in have]
             if failed_keys:

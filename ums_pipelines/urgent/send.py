@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 _POLL_S = 0.1
 # Batches written from this process while the writer process starts (~1-2 s of imports).
 _HEAD_BATCHES = 8
+_HEAD_S = 5.0
+_WRITE_AHEAD = 1.25
 
 
 @dataclass
@@ -129,19 +131,23 @@ def _channels(notice: UrgentNotice) -> tuple[str, ...]:
 
 
 def _pace(store: Store, settings: Settings, job_id: str, predicted_s: float | None) -> float:
-    """Rows a second the writer keeps to: twice what the dry run expects to be sent."""
+    """Rows a second the writer keeps to: a quarter above what the dry run expects to be
+    sent (the head written first keeps it ahead); faster, its CPU and writes slowed the
+    senders it feeds."""
     with store.reading() as session:
         targets = session.scalar(select(Job.target_count).where(Job.job_id == job_id)) or 0
     sending = max((predicted_s or 0.0) - settings.urgent_start_s, 1.0)
-    return max(2.0 * targets / sending, float(settings.urgent_write_batch))
+    return max(_WRITE_AHEAD * targets / sending, float(settings.urgent_write_batch))
 
 
 async def _write(store: Store, settings: Settings, job_id: str, predicted_s: float | None) -> int:
     """The first rows from this process (sending starts on them at once), the rest from
     a child process started meanwhile (rendering 100,000 rows here took the senders'
     GIL: the first 20 s of a notice went out at half the provider's rate), paced."""
-    head = settings.urgent_write_batch * _HEAD_BATCHES
     pace = await asyncio.to_thread(_pace, store, settings, job_id, predicted_s)
+    # Enough to send while the child starts (imports: 2-3 s on a loaded machine); when
+    # the head ran out first, the notice stalled and its reservation lapsed.
+    head = max(settings.urgent_write_batch * _HEAD_BATCHES, int(_HEAD_S * pace / _WRITE_AHEAD))
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         rest = loop.run_in_executor(pool, enqueue_in_child, settings, job_id, head, pace)
@@ -175,8 +181,11 @@ async def send_notice(
         express_workers=settings.urgent_sender_workers,
         express_batch=settings.urgent_sender_batch,
         inbox_every_s=0,
-        # Its sweeps are write transactions; the agents running beside it sweep too.
+        # Its sweeps are write transactions, and a status query asks about every row
+        # still without a receipt (all of them, with receipts deferred): the agents
+        # running beside it do both for every lane; this one only sends.
         tick_s=1.0,
+        status_grace_s=3600.0,
     )
     agent = UrgentAgent(store, settings, config, agent_id=f"urgent-{notice_id}-{id(report):x}"[:32])
     if limiter is not None:
