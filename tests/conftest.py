@@ -52,6 +52,9 @@ _LONG_FIRST = (
     "test_bench.py",
     "test_fault_injection.py",
     "test_night_hold.py",
+    "test_urgent_under_bulk.py",
+    "test_alerts_done_when.py",
+    "test_board_browser.py",
 )
 
 

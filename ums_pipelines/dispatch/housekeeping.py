@@ -29,6 +29,7 @@ __all__ = [
     "release",
     "release_owner",
     "renew",
+    "start",
     "stop_overdue",
     "time_out_legs",
 ]
@@ -50,6 +51,22 @@ def chunks_left(store: Store, job_id: str) -> int:
     with store.session() as session:
         n = session.scalar(select(func.count()).where(C.job_id == job_id, C.state != "enqueued"))
     return int(n or 0)
+
+
+# Where a job is before its first send; a running dispatcher moves it to "dispatching",
+# which what watches running jobs relies on (the void-pauses-the-send rule, the board).
+_NOT_STARTED = ("registered", "targeted", "approved", "scheduled", "held")
+
+
+def start(store: Store, job_id: str) -> str:
+    """Mark the job as sending (audited, once); returns its status after."""
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return ""
+        if job.status in _NOT_STARTED:
+            transition(session, job, "dispatching", "ums")
+        return str(job.status)
 
 
 def job_status(store: Store, job_id: str) -> str:

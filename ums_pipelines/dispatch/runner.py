@@ -250,6 +250,7 @@ class Dispatcher:
         self._stop = asyncio.Event()
         result = DispatchResult(job_id)
         await asyncio.to_thread(plan_chunks, self.store, job_id)
+        await asyncio.to_thread(hk.start, self.store, job_id)
         self._leg_timeout = await asyncio.to_thread(hk.leg_timeout, self.store, job_id)
         self._screen.night = await asyncio.to_thread(
             night.screen_for_job, self.store, self.settings, job_id, self.owner
