@@ -17,6 +17,7 @@ transaction, then the rows are written (``enqueue.py``). Every step is audited.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -104,7 +105,9 @@ def draft_notice(
         )
         session.add(notice)
         session.flush()
-        notice.job_id = f"urgent-{notice.id}"
+        # The job id starts every wire key: a suffix keeps the keys unique beyond this
+        # store (a restored or second store numbers its notices from 1 again).
+        notice.job_id = f"urgent-{notice.id}-{uuid.uuid4().hex[:8]}"
         try:
             job, _ = register_job(
                 session,

@@ -26,7 +26,17 @@ from ums_pipelines.store.models import (
 )
 from ums_pipelines.store.sendplane import Agent, JobChunk
 
+# Set anew for each test (fixture below): the snapshot's windows are relative to the real
+# clock, and a module-level time would be minutes old when a long suite reaches the test.
 NOW = datetime.now(UTC)
+
+
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    global NOW
+    NOW = datetime.now(UTC)
+
+
 ROUTES = [("sms", "sms-relay"), ("alimtalk", "kakao"), ("push", "fcm"), ("sms", "sms-relay-2")]
 LANES = [Lane.AUTH, Lane.INFORMATIONAL, Lane.MARKETING]
 # (state, carrier event?, failure event stage, fell back?, minutes ago)
