@@ -17,13 +17,16 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import jsonschema
 import pytest
+import time_machine
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -123,9 +126,18 @@ class DemoRun:
         return rows
 
 
+def _korea_afternoon() -> datetime:
+    """14:00 in Korea today: the showcase's FriendTalk and brand message may not go from
+    20:00 to 08:00 KST (the advertising night rule holds them), and the tests expect every
+    type delivered, whenever the suite runs."""
+    kst = ZoneInfo("Asia/Seoul")
+    return datetime.combine(datetime.now(kst).date(), time(14, 0), tzinfo=kst)
+
+
 def run_demo(home: Path, database_url: str | None = None) -> DemoRun:
     env = {"UMS_HOME": str(home), "UMS_DATABASE_URL": database_url, "COLUMNS": "160"}
-    result = CliRunner().invoke(app, ["demo", "--customers", str(CUSTOMERS)], env=env)
+    with time_machine.travel(_korea_afternoon(), tick=True):
+        result = CliRunner().invoke(app, ["demo", "--customers", str(CUSTOMERS)], env=env)
     return DemoRun(home, result.exit_code, result.output, result.exception)
 
 
