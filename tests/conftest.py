@@ -8,8 +8,10 @@ import shutil
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime, time
 from pathlib import Path
 from types import ModuleType
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -203,3 +205,17 @@ def chromium() -> str:
             pytest.fail(f"{reason}: it is required in CI")
         pytest.skip(reason)
     return found
+
+
+@pytest.fixture
+def korea_afternoon() -> Iterator[None]:
+    """The clock at 14:00 Korea time today (ticking): for tests that send advertising and
+    expect it sent, which the night rules (FriendTalk from 20:00, all advertising from
+    21:00 KST) would hold when the suite runs in the Korean evening."""
+    import time_machine
+
+    kst = ZoneInfo("Asia/Seoul")
+    with time_machine.travel(
+        datetime.combine(datetime.now(kst).date(), time(14, 0), tzinfo=kst), tick=True
+    ):
+        yield

@@ -12,6 +12,9 @@ from ums_pipelines.cli.approval import approval_app
 from ums_pipelines.jobs import ChannelVariant
 from ums_pipelines.lanes import Purpose
 
+# Advertising jobs are sent here: at 14:00 KST, not held by the night rules.
+pytestmark = pytest.mark.usefixtures("korea_afternoon")
+
 AD_SMS = (ChannelVariant("sms", "(광고)UMS은행 {{ name }}님 이벤트 무료수신거부 0801234567"),)
 
 

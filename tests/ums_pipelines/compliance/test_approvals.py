@@ -38,6 +38,9 @@ from ums_pipelines.store.engine import as_utc
 from ums_pipelines.store.models import AuditLog, Job, Message
 from ums_pipelines.targets import extract_targets, targets_path
 
+# Advertising jobs are sent here: at 14:00 KST, not held by the night rules.
+pytestmark = pytest.mark.usefixtures("korea_afternoon")
+
 AD = Purpose.ADVERTISING
 ROUTES = {"sms": ["sms"]}  # SMS only: the simulator's failures fall back nowhere
 # Lawful advertising text: the (광고) label first, the free 080 opt-out.
