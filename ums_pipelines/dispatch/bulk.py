@@ -43,7 +43,14 @@ from ums_pipelines.store.models import Customer, Job
 from ums_pipelines.store.sendplane import JobChunk
 from ums_pipelines.targets import read_targets
 
-__all__ = ["ChunkWork", "claim_chunk", "job_end", "materialize_chunk", "plan_chunks"]
+__all__ = [
+    "ChunkWork",
+    "chain_failed_as_written",
+    "claim_chunk",
+    "job_end",
+    "materialize_chunk",
+    "plan_chunks",
+]
 
 _SQLITE_SLICE = 250  # rows per write transaction of a split on SQLite
 
@@ -59,6 +66,24 @@ class ChunkWork:
     chunk_no: int
     first_index: int
     size: int
+
+
+def chain_failed_as_written(
+    session: Session, settings: Settings, keys: list[str], now: datetime
+) -> None:
+    """Start the next leg of rows written failed (refused at write time: brand limit,
+    a screen). Only rows still failed without a next leg: a key another writer (a
+    take-over) inserted first is that writer's row, not ours to chain on."""
+    if not keys:
+        return
+    failed_ids = list(
+        session.scalars(
+            select(T.id).where(
+                T.idempotency_key.in_(keys), T.state == "failed", T.next_leg_id.is_(None)
+            )
+        )
+    )
+    next_legs(session, settings, failed_ids, now)
 
 
 def plan_chunks(store: Store, job_id: str) -> int:
@@ -350,19 +375,7 @@ def materialize_chunk(
             write_links(session, _links_of(links, batch))
     failed_keys += sorted(refused)
     with store.session() as session:
-        if failed_keys:
-            # Failed as written: a brand row refused here whose key another writer (a
-            # take-over) inserted first is that writer's row, not ours to chain on.
-            failed_ids = list(
-                session.scalars(
-                    select(T.id).where(
-                        T.idempotency_key.in_(failed_keys),
-                        T.state == "failed",
-                        T.next_leg_id.is_(None),
-                    )
-                )
-            )
-            next_legs(session, settings, failed_ids, now)
+        chain_failed_as_written(session, settings, failed_keys, now)
         night.record_written_holds(session, settings, list(night_held), now)
         if len(claimed) < len(mine) and not stopped and not early:
             # A take-over: the dead writer's rows of this chunk that are still queued.

@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from ums_pipelines.compliance import brandlimit, night
 from ums_pipelines.content.plan import renderer_for, write_links
 from ums_pipelines.content.render import take_links
+from ums_pipelines.dispatch.bulk import chain_failed_as_written
 from ums_pipelines.dispatch.claims import MESSAGES, T, sqlite_param
 from ums_pipelines.dispatch.compose import compose_row
-from ums_pipelines.dispatch.record import next_legs
 from ums_pipelines.jobs import template_variants
 from ums_pipelines.settings import Settings
 from ums_pipelines.store.engine import Store, urgent, utcnow
@@ -151,17 +151,7 @@ def enqueue_rows(
                 _insert(session, rows, None if refused else prepared)
                 write_links(session, links)
             failed_keys = [k for k in (*failed, *sorted(refused)) if k not in have]
-            if failed_keys:
-                failed_ids = list(
-                    session.scalars(
-                        select(T.id).where(
-                            T.idempotency_key.in_(failed_keys),
-                            T.state == "failed",
-                            T.next_leg_id.is_(None),
-                        )
-                    )
-                )
-                next_legs(session, settings, failed_ids, now)
+            chain_failed_as_written(session, settings, failed_keys, now)
             night.record_written_holds(session, settings, [k for k in held if k not in have], now)
         written += len(rows)
         if progress is not None:
