@@ -8,7 +8,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from zoneinfo import ZoneInfo
@@ -207,15 +207,34 @@ def chromium() -> str:
     return found
 
 
-@pytest.fixture
-def korea_afternoon() -> Iterator[None]:
-    """The clock at 14:00 Korea time today (ticking): for tests that send advertising and
-    expect it sent, which the night rules (FriendTalk from 20:00, all advertising from
-    21:00 KST) would hold when the suite runs in the Korean evening."""
-    import time_machine
+def night_rules_elsewhere() -> dict[str, str]:
+    """Settings (``UMS_*``) that put both advertising night windows hours away from now.
 
-    kst = ZoneInfo("Asia/Seoul")
-    with time_machine.travel(
-        datetime.combine(datetime.now(kst).date(), time(14, 0), tzinfo=kst), tick=True
-    ):
-        yield
+    For tests that send advertising and expect it sent: the real night rules (FriendTalk
+    and brand from 20:00, all advertising from 21:00 KST) would hold it whenever the suite
+    runs in the Korean evening. Moving the windows, not the clock, keeps every process on
+    the real time: a clock moved back makes the shared simulator's earlier receipts due
+    hours "later" and they hold back the test's own (its plain feed pages by ledger seq).
+    """
+    hour = datetime.now(ZoneInfo("Asia/Seoul")).hour
+    start, end = f"{(hour + 3) % 24:02d}:00", f"{(hour + 4) % 24:02d}:00"
+    return {
+        "UMS_AD_NIGHT_START": start,
+        "UMS_AD_NIGHT_END": end,
+        "UMS_FRIENDTALK_NIGHT_START": start,
+        "UMS_FRIENDTALK_NIGHT_END": end,
+    }
+
+
+@pytest.fixture(scope="session")
+def night_rules_env() -> Callable[[], dict[str, str]]:
+    """:func:`night_rules_elsewhere`, for fixtures wider than a test (a module's demo run)."""
+    return night_rules_elsewhere
+
+
+@pytest.fixture
+def ads_allowed_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The night rules moved hours away from now (:func:`night_rules_elsewhere`) for the
+    settings built after this fixture; list it first (``usefixtures``) for that."""
+    for name, value in night_rules_elsewhere().items():
+        monkeypatch.setenv(name, value)

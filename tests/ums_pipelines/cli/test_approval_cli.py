@@ -13,7 +13,7 @@ from ums_pipelines.jobs import ChannelVariant
 from ums_pipelines.lanes import Purpose
 
 # Advertising jobs are sent here: at 14:00 KST, not held by the night rules.
-pytestmark = pytest.mark.usefixtures("korea_afternoon")
+pytestmark = pytest.mark.usefixtures("ads_allowed_now")
 
 AD_SMS = (ChannelVariant("sms", "(광고)UMS은행 {{ name }}님 이벤트 무료수신거부 0801234567"),)
 

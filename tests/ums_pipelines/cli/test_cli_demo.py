@@ -16,17 +16,15 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import duckdb
 import jsonschema
 import pytest
-import time_machine
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -126,18 +124,15 @@ class DemoRun:
         return rows
 
 
-def _korea_afternoon() -> datetime:
-    """14:00 in Korea today: the showcase's FriendTalk and brand message may not go from
-    20:00 to 08:00 KST (the advertising night rule holds them), and the tests expect every
-    type delivered, whenever the suite runs."""
-    kst = ZoneInfo("Asia/Seoul")
-    return datetime.combine(datetime.now(kst).date(), time(14, 0), tzinfo=kst)
-
-
-def run_demo(home: Path, database_url: str | None = None) -> DemoRun:
+def run_demo(
+    home: Path, night_rules: Callable[[], dict[str, str]], database_url: str | None = None
+) -> DemoRun:
+    """``ums demo`` with the night rules away from now (``night_rules_env``): the showcase's
+    FriendTalk and brand message would be held from 20:00 KST, and the tests expect every
+    type delivered whenever the suite runs."""
     env = {"UMS_HOME": str(home), "UMS_DATABASE_URL": database_url, "COLUMNS": "160"}
-    with time_machine.travel(_korea_afternoon(), tick=True):
-        result = CliRunner().invoke(app, ["demo", "--customers", str(CUSTOMERS)], env=env)
+    env |= night_rules()
+    result = CliRunner().invoke(app, ["demo", "--customers", str(CUSTOMERS)], env=env)
     return DemoRun(home, result.exit_code, result.output, result.exception)
 
 
@@ -253,15 +248,19 @@ def assert_reconciled(run: DemoRun, url: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    return run_demo(tmp_path_factory.mktemp("demo") / "home")
+def first_run(
+    tmp_path_factory: pytest.TempPathFactory, night_rules_env: Callable[[], dict[str, str]]
+) -> DemoRun:
+    return run_demo(tmp_path_factory.mktemp("demo") / "home", night_rules_env)
 
 
 @pytest.fixture(scope="module")
-def second_run(first_run: DemoRun) -> tuple[DemoRun, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def second_run(
+    first_run: DemoRun, night_rules_env: Callable[[], dict[str, str]]
+) -> tuple[DemoRun, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     jobs = demo_jobs(sqlite_url(first_run.home))
     before = ledger_rows(first_run.home, jobs)
-    again = run_demo(first_run.home)
+    again = run_demo(first_run.home, night_rules_env)
     return again, before, ledger_rows(first_run.home, demo_jobs(sqlite_url(first_run.home)))
 
 
@@ -347,8 +346,10 @@ def test_a_second_run_sends_nothing_twice(
 
 
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
-def test_demo_on_postgresql_reconciles(store_url: str, tmp_path: Path) -> None:
-    run = run_demo(tmp_path / "home", database_url=store_url)
+def test_demo_on_postgresql_reconciles(
+    store_url: str, tmp_path: Path, night_rules_env: Callable[[], dict[str, str]]
+) -> None:
+    run = run_demo(tmp_path / "home", night_rules_env, database_url=store_url)
 
     assert "store    postgresql+psycopg://" in run.output
     assert_reconciled(run, store_url)

@@ -39,7 +39,7 @@ from ums_pipelines.store.models import AuditLog, Job, Message
 from ums_pipelines.targets import extract_targets, targets_path
 
 # Advertising jobs are sent here: at 14:00 KST, not held by the night rules.
-pytestmark = pytest.mark.usefixtures("korea_afternoon")
+pytestmark = pytest.mark.usefixtures("ads_allowed_now")
 
 AD = Purpose.ADVERTISING
 ROUTES = {"sms": ["sms"]}  # SMS only: the simulator's failures fall back nowhere
