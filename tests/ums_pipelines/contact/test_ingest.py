@@ -120,6 +120,7 @@ def spaced(phone: str) -> str:
     [("수신거부", True), ("수 신 거 부", False)],
     ids=["keyword-with-reference", "spaced-keyword-by-number"],
 )
+@pytest.mark.usefixtures("ads_allowed_now")  # its advertising must go in the Korean evening too
 def test_a_suppression_reply_opts_out_of_advertising_before_the_next_send(
     sim_bank: Any, gateway: GatewaySimulator, text: str, by_reference: bool
 ) -> None:
