@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sqlite3
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -86,37 +87,65 @@ def pg_url() -> str:
     return PG_URL
 
 
-def _pg_schema_url(base: str, schema: str) -> str:
-    url = sa.engine.make_url(base)
-    return url.set(query={**url.query, "options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    )
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store migrated once per test process; each test gets a copy of the file (about
+    2 ms instead of 100 ms of Alembic, over some 850 SQLite store tests)."""
+    path = tmp_path_factory.mktemp("template") / "ums.db"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    store.dispose()
+    with sqlite3.connect(path) as conn:  # everything in the main file: no -wal to copy
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_url: str) -> Iterator[str]:
+    """A database migrated once per test process, the template of each test's database:
+    CREATE DATABASE ... TEMPLATE takes about 30 ms where migrating a new schema took
+    about 400 ms, over some 830 PostgreSQL store tests. Nobody connects to it after the
+    migration (a template must have no sessions while it is copied)."""
+    name = f"ums_tmpl_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    store = Store(_pg_database_url(pg_url, name))
+    store.migrate()
+    store.dispose()
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _pg_database_url(base: str, database: str) -> str:
+    return sa.engine.make_url(base).set(database=database).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database URL on each backend (a new schema on PostgreSQL)."""
+    """A fresh, migrated database URL on each backend (a new database on PostgreSQL),
+    copied from a template migrated once per test process."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ums.db'}"
-        store = Store(url)
-        store.migrate()
-        store.dispose()
-        yield url
+        path = tmp_path / "ums.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     base = request.getfixturevalue("pg_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = _pg_schema_url(base, schema)
-    store = Store(url)
-    store.migrate()
-    store.dispose()
+    template = request.getfixturevalue("pg_template")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     try:
-        yield url
+        yield _pg_database_url(base, name)
     finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        # FORCE: a test that left a connection open (a killed child's) must not leak it.
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 

@@ -32,7 +32,8 @@ from ums_pipelines.jobs import (
 from ums_pipelines.lanes import CHANNELS, Lane, Purpose
 from ums_pipelines.settings import Settings
 from ums_pipelines.store import Store
-from ums_pipelines.store.models import Consent, Customer, Job, Message
+from ums_pipelines.store.engine import utcnow
+from ums_pipelines.store.models import Consent, Customer, Job, Message, Watermark
 from ums_pipelines.targets import extract_targets
 
 SENDER = "15881234"
@@ -241,6 +242,15 @@ def sim_bank(bank: Bank, gateway: GatewaySimulator) -> Bank:
             "apns_url": gateway.apns_url,
         }
     )
+    # The simulator is shared by the process's tests: a new store would otherwise read
+    # every receipt earlier tests caused (thousands of pages late in the suite, tens of
+    # seconds per dispatch) before its own. A new account at a provider sees only its own.
+    with bank.store.session() as session:
+        for channel in CHANNELS:
+            head = gateway.ledger.feed_head(channel, gateway.config.receipt_faults)
+            session.merge(
+                Watermark(name=f"receipts:{channel}", value=str(head), updated_at=utcnow())
+            )
     return bank
 
 

@@ -252,6 +252,19 @@ class Ledger:
             receipts = feed.page(self._conn, channel, after, limit)
         return receipts, receipts[-1].seq if receipts else after
 
+    def feed_head(self, channel: str, events: bool = False) -> int:
+        """The channel's receipt cursor now: a poller that starts here reads the receipts
+        of messages accepted from now on only, as a new account at a provider would (the
+        plain feed's cursor is the ledger seq, the event feed's its ``feed_seq``)."""
+        sql = (
+            "SELECT COALESCE(MAX(feed_seq), 0) FROM receipt_events WHERE channel = ?"
+            if events
+            else "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE channel = ?"
+        )
+        with self._lock:
+            (head,) = self._conn.execute(sql, (channel,)).fetchone()
+        return int(head)
+
     def wire(self, client_key: str) -> str | None:
         """The message as the provider received it (JSON text), if it was recorded."""
         with self._lock:

@@ -87,6 +87,18 @@ def test_receipts_page_by_limit_and_channel() -> None:
         assert [r.client_key for r in ledger.receipts("push", 0, 10, now=0)[0]] == ["p"]
 
 
+def test_a_poller_starting_at_the_feed_head_reads_only_what_comes_after() -> None:
+    with Ledger(None) as ledger:
+        assert ledger.feed_head("sms") == 0
+        ledger.accept_many([message("old-1"), message("old-2"), message("p", "push", "PUSH")])
+        head = ledger.feed_head("sms")
+        assert head == max(r.seq for r in ledger.receipts("sms", 0, 10, now=2**62)[0])
+        ledger.accept_many([message("new")], now=None)
+        found, _ = ledger.receipts("sms", head, 10, now=2**62)
+        assert [r.client_key for r in found] == ["new"]
+        assert ledger.feed_head("push") < ledger.feed_head("sms")
+
+
 def test_summary_by_prefix_and_type() -> None:
     with Ledger(None) as ledger:
         ledger.accept_many(
