@@ -38,7 +38,7 @@ from ums_pipelines.store.engine import as_utc
 from ums_pipelines.store.models import AuditLog, Job, Message
 from ums_pipelines.targets import extract_targets, targets_path
 
-# Advertising jobs are sent here: at 14:00 KST, not held by the night rules.
+# Advertising jobs are sent here: the night rules are moved hours away from now.
 pytestmark = pytest.mark.usefixtures("ads_allowed_now")
 
 AD = Purpose.ADVERTISING
