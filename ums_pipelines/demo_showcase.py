@@ -14,7 +14,7 @@ import asyncio
 import csv
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from ums_pipelines.dispatch.agent import AgentConfig, start_agent
 from ums_pipelines.dispatch.intake import submit
 from ums_pipelines.lanes import CHANNELS, TERMINAL_STATES, Lane
 from ums_pipelines.settings import Settings
-from ums_pipelines.store.engine import Store
+from ums_pipelines.store.engine import Store, as_utc, utcnow
 from ums_pipelines.store.models import Customer, Message
 from ums_pipelines.store.sendplane import SendRequest
 
@@ -90,6 +90,8 @@ class ShowcaseOutcome:
     job_ids: list[str]
     terminal: bool
     seconds: float
+    # Channel -> when its rows held by the night rule may go (Kakao ads from 20:00 KST).
+    held: dict[str, datetime] = field(default_factory=dict)
 
 
 def write_showcase_customers(path: Path, now: datetime) -> int:
@@ -131,6 +133,33 @@ def _all_terminal(store: Store, job_ids: list[str]) -> bool:
     return live is None
 
 
+def _held(store: Store, job_ids: list[str]) -> dict[str, tuple[int, datetime]]:
+    """Rows waiting for a later moment (the night rule holds them queued with not_before
+    at the end of the ban): per channel, how many and the earliest moment."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Message.channel, func.count(), func.min(Message.not_before))
+            .where(
+                Message.job_id.in_(job_ids),
+                Message.state == "queued",
+                Message.not_before > utcnow(),
+            )
+            .group_by(Message.channel)
+        ).all()
+    return {channel: (int(n), as_utc(at)) for channel, n, at in rows if at is not None}
+
+
+def _settled(store: Store, job_ids: list[str]) -> bool:
+    """Every row terminal or waiting for a later moment: nothing more ends by waiting now."""
+    with store.session() as session:
+        live = session.scalar(
+            select(func.count()).where(
+                Message.job_id.in_(job_ids), Message.state.not_in(TERMINAL_STATES)
+            )
+        )
+    return not live or live == sum(n for n, _ in _held(store, job_ids).values())
+
+
 def showcase_complete(store: Store) -> bool:
     """Every showcase request was made and each of its messages is terminal."""
     with store.session() as session:
@@ -150,7 +179,8 @@ async def _serve(store: Store, settings: Settings, job_ids: list[str], timeout_s
     try:
         while time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-            if task.done() or await asyncio.to_thread(_all_terminal, store, job_ids):
+            # Rows the night rule holds go only in the morning: no use waiting for them.
+            if task.done() or await asyncio.to_thread(_settled, store, job_ids):
                 break
     finally:
         agent.stop()
@@ -191,4 +221,5 @@ def run_showcase(
     terminal = _all_terminal(store, job_ids)
     if not terminal:
         terminal = asyncio.run(_serve(store, settings, job_ids, timeout_s))
-    return ShowcaseOutcome(new, job_ids, terminal, time.monotonic() - started)
+    held = {} if terminal else {c: at for c, (_, at) in _held(store, job_ids).items()}
+    return ShowcaseOutcome(new, job_ids, terminal, time.monotonic() - started, held)

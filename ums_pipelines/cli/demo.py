@@ -190,7 +190,13 @@ def demo(
             f"[green]✓[/green] showcase  {shown.submitted} of {len(SHOWCASE)} real-time requests"
             f" new, one of every channel and type  [dim]{shown.seconds:.1f} s[/dim]"
         )
-        if not shown.terminal:
+        if shown.held:
+            at = min(shown.held.values()).astimezone(settings.tz).strftime("%H:%M")
+            console.print(
+                f"[yellow]held by the advertising night rule: {', '.join(sorted(shown.held))}"
+                f" until {at} Korea time; `ums demo` after that sends them"
+            )
+        elif not shown.terminal:
             console.print("[yellow]showcase messages still in flight; `ums demo` again ends them")
         steps.run("receipt ingestion  (delivery_receipts)", ["delivery_receipts"])
         steps.run("Parquet export and DuckDB models", ANALYTICS)

@@ -18,9 +18,11 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import jsonschema
@@ -354,6 +356,32 @@ def test_demo_on_postgresql_reconciles(
     assert "store    postgresql+psycopg://" in run.output
     assert_reconciled(run, store_url)
     assert not (tmp_path / "home" / "ums.db").exists()  # nothing went to the SQLite default
+
+
+def test_at_night_the_demo_says_what_the_night_rule_holds_and_does_not_wait(
+    tmp_path: Path,
+) -> None:
+    """Run in the Korean evening, the showcase's FriendTalk and brand message are held
+    until the ban ends: the demo says so, and does not wait its minute for them."""
+    kst = ZoneInfo("Asia/Seoul")
+    hour = datetime.now(kst).hour
+    start, end = f"{(hour - 1) % 24:02d}:00", f"{(hour + 3) % 24:02d}:00"
+    night = {
+        "UMS_FRIENDTALK_NIGHT_START": start,
+        "UMS_FRIENDTALK_NIGHT_END": end,
+        "UMS_AD_NIGHT_START": start,
+        "UMS_AD_NIGHT_END": end,
+    }
+    run = run_demo(tmp_path / "home", lambda: night)
+
+    assert run.exit_code == 0, run.output
+    assert f"held by the advertising night rule: brand, friendtalk until {end} Korea" in run.flat
+    assert "still in flight" not in run.output
+    showcase = re.search(r"one of every channel and type +([0-9.]+) s", run.flat)
+    assert showcase and float(showcase.group(1)) < 55, run.output  # not the 60-s wait
+    table = run.table()
+    assert (table["BRAND"]["requested"], table["BRAND"]["sent"]) == (1, 0)
+    assert (table["FRIENDTALK_IMAGE"]["requested"], table["FRIENDTALK_IMAGE"]["sent"]) == (1, 0)
 
 
 def test_the_cli_loads_no_polars_before_a_command_needs_it() -> None:
