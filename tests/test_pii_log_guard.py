@@ -47,6 +47,8 @@ def guard() -> ModuleType:
         ("run 95498598-9580-4e4a-bf77-e2f6692eccf3 - RUN_START", []),
         ("run 9f901828-fa98-43a2-bf94-276992674187 started", []),
         ("run f54de8e4-d745-4ffd-bde5-689746673685 started", []),
+        ("run edd1ac1b-5a42-449c-ab93-050412340010 - RUN_START", []),
+        ("called-to 010-2345-6789", ["phone number"]),
         ("card(4111111111111111)", ["card number"]),
     ],
 )

@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ums_pipelines.channels.errors import classify, provider_of
 from ums_pipelines.dispatch.outbox import fall_back
 from ums_pipelines.lanes import CHANNELS, TERMINAL_STATES
 from ums_pipelines.settings import Settings
-from ums_pipelines.store.engine import Store, utcnow
+from ums_pipelines.store.engine import Store, retryable, utcnow
 from ums_pipelines.store.models import DeliveryEvent, Message, Watermark
 
 __all__ = ["ReceiptResult", "apply_receipts", "apply_with_retry", "poll_receipts"]
@@ -173,12 +173,16 @@ def apply_with_retry(
 ) -> ReceiptResult:
     # Pollers racing on the same page both try to insert the same events; the loser
     # retries and then finds them present. With several dispatchers polling the same
-    # feed one retry was not enough (the loser lost again to a third and exited).
+    # feed one retry was not enough (the loser lost again to a third and exited). On
+    # PostgreSQL a poller can also be a deadlock's victim against a sender recording the
+    # same rows (a dispatcher of the crash test exited on one): again from the start.
     for attempt in range(ATTEMPTS):
         try:
             return apply_receipts(store, settings, channel, receipts, cursor)
-        except IntegrityError:
-            if attempt == ATTEMPTS - 1:
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == ATTEMPTS - 1 or (
+                isinstance(exc, OperationalError) and not retryable(exc)
+            ):
                 raise
             time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
     raise AssertionError("unreachable")

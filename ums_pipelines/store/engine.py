@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Store", "as_utc", "is_sqlite", "urgent", "utcnow"]
+__all__ = ["Store", "as_utc", "is_sqlite", "retryable", "urgent", "utcnow"]
 
 # Set for real-time work (intake, express senders): see ``urgent``.
 _URGENT: ContextVar[bool] = ContextVar("ums_urgent", default=False)
@@ -59,6 +59,14 @@ def is_sqlite(url: str) -> bool:
 
 _READING = "ums_reading"
 _RETRYABLE = ("40P01", "40001")  # deadlock_detected, serialization_failure
+
+
+def retryable(exc: OperationalError) -> bool:
+    """Whether PostgreSQL aborted the transaction as a deadlock victim or a serialization
+    failure: run again from the start, it saw nothing of its own work applied."""
+    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE
+
+
 _T = TypeVar("_T")
 
 
@@ -162,8 +170,7 @@ class Store:
                 with self.session() as session:
                     return work(session)
             except OperationalError as exc:
-                code = getattr(exc.orig, "sqlstate", None)
-                if code not in _RETRYABLE or attempt == attempts - 1:
+                if not retryable(exc) or attempt == attempts - 1:
                     raise
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))
         raise AssertionError("unreachable")

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from ums_pipelines.channels.providers import SmsRelayAdapter
@@ -183,3 +184,34 @@ def test_poll_receipts_from_the_simulator(sim_bank: Any, ledger_summary: Any) ->
     with bank.store.session() as session:
         # One handset receipt per message; the relay's acceptance is on the row itself.
         assert session.scalar(select(func.count()).select_from(DeliveryEvent)) == 6
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "retried"), [("40P01", True), ("40001", True), ("57014", False)]
+)
+def test_a_deadlock_victim_applies_its_page_again_other_errors_raise(
+    monkeypatch: pytest.MonkeyPatch, sqlstate: str, retried: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from sqlalchemy.exc import OperationalError
+
+    from ums_pipelines.dispatch import receipts as module
+
+    calls: list[int] = []
+
+    def apply(*args: object) -> module.ReceiptResult:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("INSERT ...", {}, SimpleNamespace(sqlstate=sqlstate))  # type: ignore[arg-type]
+        return module.ReceiptResult(fetched=1)
+
+    monkeypatch.setattr(module, "apply_receipts", apply)
+    monkeypatch.setattr(module.time, "sleep", lambda s: None)
+    if retried:
+        assert module.apply_with_retry(None, None, "sms", [], 7).fetched == 1  # type: ignore[arg-type]
+        assert len(calls) == 2
+    else:
+        with pytest.raises(OperationalError):
+            module.apply_with_retry(None, None, "sms", [], 7)  # type: ignore[arg-type]
+        assert len(calls) == 1
