@@ -175,7 +175,7 @@ def apply_with_retry(
     # retries and then finds them present. With several dispatchers polling the same
     # feed one retry was not enough (the loser lost again to a third and exited). On
     # PostgreSQL a poller can also be a deadlock's victim against a sender recording the
-    # same rows (a dispatcher of the crash test exited on one): again from the start.
+    # same rows (likely what made a crash-test dispatcher exit): again from the start.
     for attempt in range(ATTEMPTS):
         try:
             return apply_receipts(store, settings, channel, receipts, cursor)
