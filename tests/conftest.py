@@ -236,7 +236,7 @@ def chromium() -> str:
     return found
 
 
-def night_rules_elsewhere() -> dict[str, str]:
+def night_rules_elsewhere(start_h: int = 3, end_h: int = 4) -> dict[str, str]:
     """Settings (``UMS_*``) that put both advertising night windows hours away from now.
 
     For tests that send advertising and expect it sent: the real night rules (FriendTalk
@@ -246,7 +246,8 @@ def night_rules_elsewhere() -> dict[str, str]:
     hours "later" and they hold back the test's own (its plain feed pages by ledger seq).
     """
     hour = datetime.now(ZoneInfo("Asia/Seoul")).hour
-    start, end = f"{(hour + 3) % 24:02d}:00", f"{(hour + 4) % 24:02d}:00"
+    # Other offsets (start_h < 0 < end_h) put the windows over now instead.
+    start, end = f"{(hour + start_h) % 24:02d}:00", f"{(hour + end_h) % 24:02d}:00"
     return {
         "UMS_AD_NIGHT_START": start,
         "UMS_AD_NIGHT_END": end,
@@ -256,7 +257,7 @@ def night_rules_elsewhere() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def night_rules_env() -> Callable[[], dict[str, str]]:
+def night_rules_env() -> Callable[..., dict[str, str]]:
     """:func:`night_rules_elsewhere`, for fixtures wider than a test (a module's demo run)."""
     return night_rules_elsewhere
 

@@ -18,11 +18,9 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import duckdb
 import jsonschema
@@ -359,19 +357,12 @@ def test_demo_on_postgresql_reconciles(
 
 
 def test_at_night_the_demo_says_what_the_night_rule_holds_and_does_not_wait(
-    tmp_path: Path,
+    tmp_path: Path, night_rules_env: Callable[..., dict[str, str]]
 ) -> None:
     """Run in the Korean evening, the showcase's FriendTalk and brand message are held
     until the ban ends: the demo says so, and does not wait its minute for them."""
-    kst = ZoneInfo("Asia/Seoul")
-    hour = datetime.now(kst).hour
-    start, end = f"{(hour - 1) % 24:02d}:00", f"{(hour + 3) % 24:02d}:00"
-    night = {
-        "UMS_FRIENDTALK_NIGHT_START": start,
-        "UMS_FRIENDTALK_NIGHT_END": end,
-        "UMS_AD_NIGHT_START": start,
-        "UMS_AD_NIGHT_END": end,
-    }
+    night = night_rules_env(-1, 3)  # both bans from an hour ago to 3 hours from now
+    end = night["UMS_AD_NIGHT_END"]
     run = run_demo(tmp_path / "home", lambda: night)
 
     assert run.exit_code == 0, run.output
