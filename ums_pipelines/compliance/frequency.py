@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, or_, select
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,7 +45,6 @@ FREQUENCY_CAP = "frequency_cap"
 DAYS: Table = RecipientDay.__table__  # type: ignore[assignment]
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 WEEK_DAYS = 7
-_BATCH = 500  # keys per statement (5 parameters each)
 # A first leg written in these states is a message the customer will (or may) get: a
 # failed first leg chains on to its next channel. Cancelled and expired rows never go.
 _NOT_SENT = frozenset({"cancelled", "expired"})
@@ -135,25 +134,37 @@ def count_rows(
     )
     if not wanted:
         return 0
-    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # One cached single-row statement run as the driver's executemany: a multi-VALUES
+    # INSERT of 500 rows was compiled afresh for every slice, a third of the bulk
+    # writer's time, inside its write transaction (which real-time claims wait for).
     # Sorted keys: two writers take the same counters' row locks in the same order.
-    keys_sorted = sorted(wanted)
-    for start in range(0, len(keys_sorted), _BATCH):
-        part = keys_sorted[start : start + _BATCH]
-        stmt = dialect.insert(DAYS).values(
-            [
-                {"customer_id": c, "day": d, "channel": ALL_CHANNELS, "purpose": p, "count": n}
-                for (c, d, p) in part
-                for n in (wanted[c, d, p],)
-            ]
+    params = [
+        {"customer_id": c, "day": d, "purpose": p, "count": wanted[c, d, p]}
+        for (c, d, p) in sorted(wanted)
+    ]
+    session.execute(_upsert(session.get_bind().dialect.name), params)
+    return sum(wanted.values())
+
+
+def _upsert(dialect_name: str) -> Any:
+    """The counter upsert for one row, built once per dialect (compiled once, cached)."""
+    if dialect_name not in _UPSERTS:
+        insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+        stmt = insert(DAYS).values(
+            customer_id=bindparam("customer_id"),
+            day=bindparam("day"),
+            channel=ALL_CHANNELS,
+            purpose=bindparam("purpose"),
+            count=bindparam("count"),
         )
-        stmt = stmt.on_conflict_do_update(
+        _UPSERTS[dialect_name] = stmt.on_conflict_do_update(
             index_elements=["customer_id", "day", "channel", "purpose"],
             set_={"count": DAYS.c.count + stmt.excluded.count},
         )
-        session.execute(stmt)
-    return sum(wanted.values())
+    return _UPSERTS[dialect_name]
 
+
+_UPSERTS: dict[str, Any] = {}
 
 _FIELDS = ("idempotency_key", "job_id", "customer_id", "state", "not_before", "leg", "send_round")
 
