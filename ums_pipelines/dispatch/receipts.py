@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from dataclasses import dataclass, field
@@ -139,9 +140,9 @@ async def poll_receipts(
     total = ReceiptResult()
     headers = {"Authorization": f"Bearer {settings.gateway_token}"}
     for channel in channels:
-        with store.session() as session:
-            mark = session.get(Watermark, f"receipts:{channel}")
-            cursor = int(mark.value) if mark else 0
+        # Store work off the event loop: on SQLite a write session waits for the write
+        # lock, and an agent's loop stood still up to 2.7 s behind real-time writers.
+        cursor = await asyncio.to_thread(_cursor, store, channel)
         while True:
             response = await client.get(
                 f"{settings.gateway_url.rstrip('/')}/receipts/v1",
@@ -154,7 +155,9 @@ async def poll_receipts(
             nxt = int(payload.get("next", cursor))
             if not receipts and nxt == cursor:
                 break
-            part = apply_with_retry(store, settings, channel, receipts, nxt)
+            part = await asyncio.to_thread(
+                apply_with_retry, store, settings, channel, receipts, nxt
+            )
             for name in ("fetched", "applied", "delivered", "failed", "fell_back", "unknown"):
                 setattr(total, name, getattr(total, name) + getattr(part, name))
             total.per_channel[channel] = total.per_channel.get(channel, 0) + part.applied
@@ -162,6 +165,12 @@ async def poll_receipts(
             if len(receipts) < PAGE:
                 break
     return total
+
+
+def _cursor(store: Store, channel: str) -> int:
+    with store.reading() as session:
+        mark = session.get(Watermark, f"receipts:{channel}")
+        return int(mark.value) if mark else 0
 
 
 def apply_with_retry(
