@@ -6,6 +6,7 @@ import fcntl
 import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,6 +69,48 @@ def retryable(exc: OperationalError) -> bool:
 
 
 _T = TypeVar("_T")
+_BUSY_TIMEOUT_S = 60.0
+
+
+class _Turns:
+    """One writer at a time among a process's threads, urgent ones first.
+
+    SQLite's busy handler is a sleep-and-retry loop (1 ms growing to 100 ms per try):
+    with 20 threads of one process queued on the write lock (a real-time intake's
+    callers beside an agent's claims and records), each lost retry sleeps longer, and a
+    write that held the lock for 2 ms waited 0.3-0.7 s at p99. Threads of one process
+    wait here instead, woken as soon as the writer before them ends, so at most one of
+    them is in SQLite's retry loop, against the other processes' writers only.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self._cv = threading.Condition()
+        self._busy = False
+        self._urgent = 0  # urgent threads waiting: ordinary ones let them go first
+        self._timeout_s = timeout_s
+
+    def acquire(self, urgent: bool) -> None:
+        deadline = time.monotonic() + self._timeout_s
+        with self._cv:
+            self._urgent += urgent
+            try:
+                while self._busy or (not urgent and self._urgent):
+                    left = deadline - time.monotonic()
+                    # As SQLite's own busy timeout would: an error, never a hang (a
+                    # thread opening a second write session inside its first, say).
+                    if left <= 0:
+                        raise sqlite3.OperationalError(
+                            f"database is locked: no write turn in {self._timeout_s:g} s"
+                        )
+                    self._cv.wait(left)
+            finally:
+                self._urgent -= urgent
+            self._busy = True
+
+    def release(self) -> None:
+        with self._cv:
+            self._busy = False
+            self._cv.notify_all()
 
 
 def _configure_sqlite(engine: Engine, gate: str | None) -> None:
@@ -81,7 +124,7 @@ def _configure_sqlite(engine: Engine, gate: str | None) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
         cur.close()
         if gate is not None:
             # One descriptor per connection: flock() conflicts between descriptors, so
@@ -94,6 +137,8 @@ def _configure_sqlite(engine: Engine, gate: str | None) -> None:
         if fd is not None:
             os.close(fd)
 
+    turns = _Turns(_BUSY_TIMEOUT_S)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # A reading session (``Store.reading``) takes a WAL snapshot and no write lock.
@@ -102,24 +147,30 @@ def _configure_sqlite(engine: Engine, gate: str | None) -> None:
             return
         info = conn.connection.info
         fd = info.get("gate")
-        if fd is not None:
-            if _URGENT.get():
-                fcntl.flock(fd, fcntl.LOCK_SH)
-                info["gated"] = True
-            else:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                fcntl.flock(fd, fcntl.LOCK_UN)
+        is_urgent = _URGENT.get()
         try:
+            # The gate before the turn: an urgent thread waiting for its process's turn
+            # already keeps other processes' ordinary writers out.
+            if fd is not None:
+                if is_urgent:
+                    fcntl.flock(fd, fcntl.LOCK_SH)
+                    info["gated"] = True
+                else:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+            turns.acquire(is_urgent)
+            info["turn"] = True
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except Exception:
-            if info.pop("gated", False):
-                fcntl.flock(fd, fcntl.LOCK_UN)
+        except BaseException:
+            _on_end(conn)
             raise
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _on_end(conn: Any) -> None:
         info = conn.connection.info
+        if info.pop("turn", False):
+            turns.release()
         if info.pop("gated", False):
             fcntl.flock(info["gate"], fcntl.LOCK_UN)
 
@@ -137,7 +188,7 @@ class Store:
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
                 gate = f"{database}-gate"
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": _BUSY_TIMEOUT_S}
         else:
             kwargs["pool_pre_ping"] = True
         self.engine = create_engine(url, **kwargs)

@@ -78,7 +78,11 @@ class World:
     logs: Path
 
     def log_of(self, p: subprocess.Popen[bytes]) -> str:
-        return (self.logs / f"{p.pid}.err").read_text(errors="replace")[-3000:]
+        # Long lines cut, not the log's head: SQLAlchemy's parameter dump of a
+        # 1,000-row insert once filled the tail and hid the error's SQLSTATE.
+        lines = (self.logs / f"{p.pid}.err").read_text(errors="replace").splitlines()
+        short = [ln if len(ln) <= 400 else f"{ln[:400]}... ({len(ln)} chars)" for ln in lines]
+        return "\n".join(short)[-6000:]
 
     def summary(self) -> dict[str, Any]:
         r = httpx.get(f"{self.base_url}/ledger/v1/summary", params={"keyPrefix": f"{JOB}."})

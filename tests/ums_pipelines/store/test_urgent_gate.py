@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from ums_pipelines.store import Store
-from ums_pipelines.store.engine import urgent
+from ums_pipelines.store.engine import _Turns, urgent
 
 
 def _store(tmp_path: Path) -> Store:
@@ -97,3 +99,57 @@ def test_a_failed_begin_releases_the_gate(tmp_path: Path) -> None:
     for s in (store, impatient):
         s.dispose()
     quick.dispose()
+
+
+def test_threads_of_one_process_take_turns_urgent_first(tmp_path: Path) -> None:
+    """Threads of one process queue for their turn instead of in SQLite's sleep-and-retry
+    loop, and an urgent one waiting goes before an ordinary one that waited longer."""
+    store = _store(tmp_path)
+    order: list[str] = []
+    holding, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with store.session() as s:
+            s.execute(sa.text("INSERT INTO log VALUES ('holder')"))
+            holding.set()
+            release.wait(10)
+
+    def writer(who: str, is_urgent: bool) -> None:
+        def write() -> None:
+            with store.session() as s:
+                s.execute(sa.text("INSERT INTO log VALUES (:w)"), {"w": who})
+                order.append(who)
+
+        if is_urgent:
+            with urgent():
+                write()
+        else:
+            write()
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    assert holding.wait(5)
+    threads.append(threading.Thread(target=writer, args=("ordinary", False)))
+    threads[-1].start()
+    time.sleep(0.2)  # the ordinary writer is waiting first
+    threads.append(threading.Thread(target=writer, args=("urgent", True)))
+    threads[-1].start()
+    time.sleep(0.2)
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert order == ["urgent", "ordinary"]
+    store.dispose()
+
+
+def test_a_turn_never_comes_within_the_timeout_is_an_error_not_a_hang() -> None:
+    # e.g. a thread opening a second write session inside its first
+    turns = _Turns(0.2)
+    turns.acquire(urgent=False)
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        turns.acquire(urgent=True)
+    assert 0.15 < time.monotonic() - started < 5
+    turns.release()
+    turns.acquire(urgent=False)  # the failed wait left no urgent waiter counted
+    turns.release()
