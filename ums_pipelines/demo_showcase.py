@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ums_pipelines.demo_approval import approve_standing_ads
 from ums_pipelines.demo_templates import register_showcase_templates
@@ -133,31 +134,31 @@ def _all_terminal(store: Store, job_ids: list[str]) -> bool:
     return live is None
 
 
-def _held(store: Store, job_ids: list[str]) -> dict[str, tuple[int, datetime]]:
+def _held(session: Session, job_ids: list[str]) -> dict[str, tuple[int, datetime]]:
     """Rows waiting for a later moment (the night rule holds them queued with not_before
     at the end of the ban): per channel, how many and the earliest moment."""
-    with store.session() as session:
-        rows = session.execute(
-            select(Message.channel, func.count(), func.min(Message.not_before))
-            .where(
-                Message.job_id.in_(job_ids),
-                Message.state == "queued",
-                Message.not_before > utcnow(),
-            )
-            .group_by(Message.channel)
-        ).all()
+    rows = session.execute(
+        select(Message.channel, func.count(), func.min(Message.not_before))
+        .where(
+            Message.job_id.in_(job_ids),
+            Message.state == "queued",
+            Message.not_before > utcnow(),
+        )
+        .group_by(Message.channel)
+    ).all()
     return {channel: (int(n), as_utc(at)) for channel, n, at in rows if at is not None}
 
 
 def _settled(store: Store, job_ids: list[str]) -> bool:
     """Every row terminal or waiting for a later moment: nothing more ends by waiting now."""
-    with store.session() as session:
+    # A read snapshot: polled 5 times a second beside the agent's writers.
+    with store.reading() as session:
         live = session.scalar(
             select(func.count()).where(
                 Message.job_id.in_(job_ids), Message.state.not_in(TERMINAL_STATES)
             )
         )
-    return not live or live == sum(n for n, _ in _held(store, job_ids).values())
+        return not live or live == sum(n for n, _ in _held(session, job_ids).values())
 
 
 def showcase_complete(store: Store) -> bool:
@@ -221,5 +222,8 @@ def run_showcase(
     terminal = _all_terminal(store, job_ids)
     if not terminal:
         terminal = asyncio.run(_serve(store, settings, job_ids, timeout_s))
-    held = {} if terminal else {c: at for c, (_, at) in _held(store, job_ids).items()}
+    held: dict[str, datetime] = {}
+    if not terminal:
+        with store.reading() as session:
+            held = {c: at for c, (_, at) in _held(session, job_ids).items()}
     return ShowcaseOutcome(new, job_ids, terminal, time.monotonic() - started, held)

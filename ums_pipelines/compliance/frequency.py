@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, case, func, or_, select
@@ -146,25 +147,22 @@ def count_rows(
     return sum(wanted.values())
 
 
+@cache
 def _upsert(dialect_name: str) -> Any:
     """The counter upsert for one row, built once per dialect (compiled once, cached)."""
-    if dialect_name not in _UPSERTS:
-        insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-        stmt = insert(DAYS).values(
-            customer_id=bindparam("customer_id"),
-            day=bindparam("day"),
-            channel=ALL_CHANNELS,
-            purpose=bindparam("purpose"),
-            count=bindparam("count"),
-        )
-        _UPSERTS[dialect_name] = stmt.on_conflict_do_update(
-            index_elements=["customer_id", "day", "channel", "purpose"],
-            set_={"count": DAYS.c.count + stmt.excluded.count},
-        )
-    return _UPSERTS[dialect_name]
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    stmt = insert(DAYS).values(
+        customer_id=bindparam("customer_id"),
+        day=bindparam("day"),
+        channel=ALL_CHANNELS,
+        purpose=bindparam("purpose"),
+        count=bindparam("count"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["customer_id", "day", "channel", "purpose"],
+        set_={"count": DAYS.c.count + stmt.excluded.count},
+    )
 
-
-_UPSERTS: dict[str, Any] = {}
 
 _FIELDS = ("idempotency_key", "job_id", "customer_id", "state", "not_before", "leg", "send_round")
 
